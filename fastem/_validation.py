@@ -1,0 +1,61 @@
+"""Checks at the public boundary: each raises ValueError naming the offending value."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise ValueError naming ``name`` and the bound it breaks."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_float(name: str, value, minimum: float | None = None, exclusive: bool = False) -> float:
+    """Return ``value`` as a finite float >= (or > when ``exclusive``) ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value <= minimum if exclusive else value < minimum):
+        raise ValueError(f"{name} must be {'>' if exclusive else '>='} {minimum}, got {value}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def seed_list(seeds, n_init: int, random_state) -> list[int]:
+    """The seeds of a multi-start fit: ``seeds`` if given, else ``n_init`` consecutive seeds
+    starting at ``random_state`` (or at a fresh random integer when it is None)."""
+    if seeds is not None:
+        out = [check_int("seed", s, minimum=0) for s in seeds]
+        if not out:
+            raise ValueError("seeds must not be empty")
+        return out
+    n_init = check_int("n_init", n_init, minimum=1)
+    if random_state is None:
+        start = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    else:
+        start = check_int("random_state", random_state, minimum=0)
+    return list(range(start, start + n_init))
+
+
+def check_threads(n_threads) -> int | None:
+    """None (use Numba's default) or an int in 1..NUMBA_NUM_THREADS."""
+    if n_threads is None:
+        return None
+    import numba
+
+    return check_int("n_threads", n_threads, minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)

@@ -1,0 +1,30 @@
+"""Fixed work chunks, so that parallel reductions do not depend on the thread count.
+
+Kernels accumulate statistics per chunk and sum the chunks in chunk order; the chunk
+boundaries depend only on the data, never on how many threads run them, so a fit gives
+bit-identical results with 1, 2 or 64 threads.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+N_CHUNKS = 64
+
+
+def even_chunks(n: int, n_chunks: int = N_CHUNKS) -> np.ndarray:
+    """(c + 1,) int64 boundaries splitting range(n) into c = min(n_chunks, n) near-equal runs."""
+    c = max(1, min(n_chunks, n))
+    return np.linspace(0, n, c + 1).round().astype(np.int64)
+
+
+def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_CHUNKS) -> np.ndarray:
+    """(c + 1,) int64 user boundaries splitting a CSR matrix into runs of about equal nnz.
+
+    Each run holds at least one user; c <= min(n_chunks, n_users).
+    """
+    n = len(indptr) - 1
+    c = max(1, min(n_chunks, n))
+    targets = np.linspace(0, indptr[-1], c + 1)[1:-1]
+    inner = np.searchsorted(indptr, targets, side="left")
+    bounds = np.unique(np.concatenate(([0], np.clip(inner, 1, max(n - 1, 1)), [n])))
+    return bounds.astype(np.int64)

@@ -1,0 +1,100 @@
+"""The general EM driver: every fastem model fits through ``run`` and ``fit_best``.
+
+A model plugs in three callables over its own parameter object ``params``:
+
+- ``initialize(seed) -> params``: the starting point of one run;
+- ``e_step(params) -> (stats, bound)``: expected sufficient statistics under ``params`` and the
+  bound (log-likelihood or ELBO) of the data under ``params``;
+- ``m_step(stats, params) -> params``: new parameters from the statistics.
+
+One iteration is an E-step followed by an M-step, so the parameters returned after convergence
+have had one more M-step than the E-step whose bound is reported (the course's and
+scikit-learn's loop). Convergence is tested on the bound history with a criterion such as
+``relative_tolerance(1e-6)`` (the course: new - old <= tol * |new|) or ``absolute_tolerance(1e-3)``
+(scikit-learn: |new - old| < tol).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["EMFit", "BoundDecreaseWarning", "relative_tolerance", "absolute_tolerance", "run", "fit_best"]
+
+DECREASE_TOLERANCE = 1e-9
+
+
+class BoundDecreaseWarning(RuntimeWarning):
+    """The bound fell by more than 1e-9 relative in one iteration: a sign of a wrong E- or M-step."""
+
+
+@dataclass
+class EMFit:
+    """One EM run: final parameters, the last E-step's bound and the bound of every iteration."""
+
+    params: Any
+    bound: float
+    history: np.ndarray
+    n_iter: int
+    converged: bool
+    seed: int | None = None
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def relative_tolerance(tol: float) -> Callable[[float, float], bool]:
+    """The course's rule: converged when new - old <= tol * |new|."""
+    return lambda old, new: new - old <= tol * abs(new)
+
+
+def absolute_tolerance(tol: float) -> Callable[[float, float], bool]:
+    """scikit-learn's rule: converged when |new - old| < tol."""
+    return lambda old, new: abs(new - old) < tol
+
+
+def run(params, e_step, m_step, *, converged, max_iter: int, callback=None, seed=None) -> EMFit:
+    """Iterate E- and M-steps from ``params`` until ``converged(old, new)`` or ``max_iter``.
+
+    ``callback(iteration, bound, params)`` is called after each iteration with the new
+    parameters; returning True stops the run (reported as not converged).
+    """
+    start = time.perf_counter()
+    history: list[float] = []
+    bound, done = -np.inf, False
+    for iteration in range(1, max_iter + 1):
+        stats, new_bound = e_step(params)
+        new_bound = float(new_bound)
+        if not np.isfinite(new_bound):
+            raise ValueError(f"EM bound became {new_bound} at iteration {iteration}: degenerate data or parameters")
+        params = m_step(stats, params)
+        history.append(new_bound)
+        if new_bound < bound - DECREASE_TOLERANCE * abs(bound):
+            warnings.warn(f"EM bound decreased from {bound!r} to {new_bound!r} at iteration {iteration}",
+                          BoundDecreaseWarning, stacklevel=2)
+        done = converged(bound, new_bound)
+        bound = new_bound
+        if callback is not None and callback(iteration, bound, params) and not done:
+            break
+        if done:
+            break
+    return EMFit(params, bound, np.asarray(history), len(history), done, seed, time.perf_counter() - start)
+
+
+def fit_best(initialize, e_step, m_step, seeds, *, converged, max_iter: int, callback=None,
+             on_fit=None) -> tuple[EMFit, list[EMFit]]:
+    """Run EM once per seed and keep the highest bound (the first such on ties).
+
+    ``on_fit(fit)`` is called as each run finishes. Returns (best, all fits in seed order).
+    """
+    fits = []
+    for seed in seeds:
+        fit = run(initialize(seed), e_step, m_step, converged=converged, max_iter=max_iter,
+                  callback=callback, seed=seed)
+        fits.append(fit)
+        if on_fit is not None:
+            on_fit(fit)
+    best = max(fits, key=lambda f: f.bound)
+    return best, fits

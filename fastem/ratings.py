@@ -1,0 +1,365 @@
+"""RatingMatrix, an incomplete user x item matrix stored as CSR by user, and its loaders.
+
+Every fit path reads ratings through ``indptr``/``indices``/``values``; no dense
+n_users x n_items array is built except by the explicit ``to_dense``.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+FORMAT_NAME = "fastem.RatingMatrix"
+FORMAT_VERSION = 1
+_MAX_ID = 2**62
+
+
+def compact_values(values: np.ndarray) -> np.ndarray:
+    """Smallest lossless dtype for ratings: uint8 for integers 0..255, else float32 if exact, else float64."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size and values.min() >= 0 and values.max() <= 255 and np.all(values == np.round(values)):
+        return values.astype(np.uint8)
+    as32 = values.astype(np.float32)
+    if np.array_equal(as32.astype(np.float64), values):
+        return as32
+    return values
+
+
+class RatingMatrix:
+    """Observed ratings of an ``n_users x n_items`` matrix, CSR by user.
+
+    Attributes
+    ----------
+    indptr : (n_users + 1,) int64, row pointers.
+    indices : (nnz,) int32, item of each rating, strictly increasing within a user.
+    values : (nnz,) uint8, float32 or float64 (the smallest lossless type; sums are float64).
+    user_ids, item_ids : (n_users,), (n_items,) int64 or None, original ids of triplet files.
+    """
+
+    __slots__ = ("indptr", "indices", "values", "shape", "user_ids", "item_ids")
+
+    def __init__(self, indptr, indices, values, shape, user_ids=None, item_ids=None):
+        n_users, n_items = (int(s) for s in shape)
+        if n_users < 0 or n_items < 0 or n_items > np.iinfo(np.int32).max:
+            raise ValueError(f"invalid shape {shape}")
+        indptr = np.asarray(indptr, dtype=np.int64)
+        indices = np.asarray(indices, dtype=np.int32)
+        values = np.asarray(values)
+        if values.dtype not in (np.uint8, np.float32, np.float64):
+            values = compact_values(values)
+        _check_csr(indptr, indices, values, n_users, n_items)
+        self.indptr, self.indices, self.values = (_readonly(a) for a in (indptr, indices, values))
+        self.shape = (n_users, n_items)
+        self.user_ids = None if user_ids is None else _readonly(np.asarray(user_ids, dtype=np.int64))
+        self.item_ids = None if item_ids is None else _readonly(np.asarray(item_ids, dtype=np.int64))
+        for name, ids, n in (("user_ids", self.user_ids, n_users), ("item_ids", self.item_ids, n_items)):
+            if ids is not None and ids.shape != (n,):
+                raise ValueError(f"{name} has shape {ids.shape}, expected ({n},)")
+
+    @property
+    def n_users(self) -> int:
+        return self.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.shape[1]
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indices.shape[0])
+
+    def __repr__(self) -> str:
+        return f"RatingMatrix({self.n_users} users x {self.n_items} items, {self.nnz} ratings, {self.values.dtype})"
+
+    def user_counts(self) -> np.ndarray:
+        """(n_users,) int64: number of observed ratings of each user."""
+        return np.diff(self.indptr)
+
+    def rows(self) -> np.ndarray:
+        """(nnz,) int64: the user of each stored rating."""
+        return np.repeat(np.arange(self.n_users, dtype=np.int64), self.user_counts())
+
+    def to_dense(self, missing: float = 0.0) -> np.ndarray:
+        """(n_users, n_items) float64 array, ``missing`` where nothing was observed."""
+        out = np.full(self.shape, missing, dtype=np.float64)
+        out[self.rows(), self.indices] = self.values
+        return out
+
+    def to_scipy(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.values.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
+
+    def _subset(self, keep: np.ndarray) -> "RatingMatrix":
+        counts = np.bincount(self.rows()[keep], minlength=self.n_users)
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        return RatingMatrix(indptr, self.indices[keep], self.values[keep], self.shape, self.user_ids, self.item_ids)
+
+    def split(self, fraction: float = 0.1, seed: int = 0) -> tuple["RatingMatrix", "RatingMatrix"]:
+        """Hide a random ``fraction`` of the observed ratings: returns (train, test), same shape."""
+        fraction = float(fraction)
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+        n_test = int(round(fraction * self.nnz))
+        if n_test == 0 or n_test == self.nnz:
+            raise ValueError(f"fraction {fraction} of {self.nnz} ratings leaves an empty train or test part")
+        hidden = np.zeros(self.nnz, dtype=bool)
+        hidden[np.random.default_rng(seed).choice(self.nnz, n_test, replace=False)] = True
+        return self._subset(~hidden), self._subset(hidden)
+
+    def save(self, path) -> None:
+        """Write a versioned, uncompressed .npz (no pickle), readable by ``load_ratings``."""
+        arrays = dict(
+            format=np.array(FORMAT_NAME), version=np.array(FORMAT_VERSION),
+            shape=np.array(self.shape, dtype=np.int64),
+            indptr=self.indptr, indices=self.indices, values=self.values,
+        )
+        if self.user_ids is not None:
+            arrays["user_ids"] = self.user_ids
+        if self.item_ids is not None:
+            arrays["item_ids"] = self.item_ids
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    if a.flags.writeable:
+        a = a.copy() if a.base is not None else a
+        a.flags.writeable = False
+    return a
+
+
+def _check_csr(indptr, indices, values, n_users, n_items) -> None:
+    if indptr.shape != (n_users + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+        raise ValueError("indptr must be non-decreasing, start at 0 and have n_users + 1 entries")
+    nnz = int(indptr[-1])
+    if indices.shape != (nnz,) or values.shape != (nnz,):
+        raise ValueError(f"indptr ends at {nnz} but there are {indices.shape[0]} indices and {values.shape[0]} values")
+    if nnz and (indices.min() < 0 or indices.max() >= n_items):
+        raise ValueError(f"item index out of range 0..{n_items - 1}")
+    if nnz > 1:
+        step = np.diff(indices.astype(np.int64))
+        row_start = np.zeros(nnz, dtype=bool)
+        row_start[indptr[1:-1][indptr[1:-1] < nnz]] = True
+        bad = np.flatnonzero((step <= 0) & ~row_start[1:])
+        if bad.size:
+            user = int(np.searchsorted(indptr, bad[0] + 1, side="right") - 1)
+            raise ValueError(f"items of user {user} are not strictly increasing (duplicate or unsorted entry)")
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise ValueError("ratings must be finite")
+
+
+# ---------------------------------------------------------------- constructors
+
+def from_dense(X) -> RatingMatrix:
+    """From a 2-D array in which 0 and NaN mark missing entries."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"a rating matrix must be 2-D, got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"a rating matrix must be numeric, got dtype {X.dtype}")
+    X = X.astype(np.float64, copy=False)
+    inf = np.argwhere(np.isinf(X))
+    if inf.size:
+        raise ValueError(f"infinite rating at (user {inf[0][0]}, item {inf[0][1]})")
+    observed = (X != 0) & ~np.isnan(X)
+    rows, cols = np.nonzero(observed)
+    indptr = np.concatenate(([0], np.cumsum(observed.sum(axis=1)))).astype(np.int64)
+    return RatingMatrix(indptr, cols, compact_values(X[rows, cols]), X.shape)
+
+
+def from_scipy(M) -> RatingMatrix:
+    """From a scipy.sparse matrix: every stored entry (explicit zeros too) is an observed rating."""
+    csr = sp.csr_matrix(M)
+    if csr.ndim != 2:
+        raise ValueError(f"a rating matrix must be 2-D, got shape {csr.shape}")
+    if not csr.has_canonical_format:
+        dup = csr.copy()
+        dup.sort_indices()
+        step = np.diff(dup.indices)
+        starts = np.zeros(len(dup.indices), dtype=bool)
+        starts[dup.indptr[:-1][dup.indptr[:-1] < len(starts)]] = True
+        if np.any((step == 0) & ~starts[1:]):
+            raise ValueError("the sparse matrix stores a (user, item) entry twice; sum or drop duplicates first")
+        csr = dup
+    data = csr.data.astype(np.float64)
+    if not np.all(np.isfinite(data)):
+        raise ValueError("the sparse matrix stores a NaN or infinite rating; leave missing entries unstored")
+    return RatingMatrix(csr.indptr, csr.indices, compact_values(data), csr.shape)
+
+
+def from_triplets(users, items, ratings, shape=None, user_ids=None, item_ids=None) -> RatingMatrix:
+    """From parallel arrays of 0-based user and item indices and ratings (any order, no duplicates)."""
+    users = np.asarray(users, dtype=np.int64)
+    items = np.asarray(items, dtype=np.int64)
+    ratings = np.asarray(ratings, dtype=np.float64)
+    if not (users.shape == items.shape == ratings.shape) or users.ndim != 1:
+        raise ValueError("users, items and ratings must be 1-D arrays of one length")
+    if shape is None:
+        shape = (int(users.max()) + 1 if users.size else 0, int(items.max()) + 1 if items.size else 0)
+    if users.size and (users.min() < 0 or users.max() >= shape[0] or items.min() < 0 or items.max() >= shape[1]):
+        raise ValueError(f"user or item index outside the shape {shape}")
+    order = np.lexsort((items, users))
+    users, items, ratings = users[order], items[order], ratings[order]
+    dup = np.flatnonzero((np.diff(users) == 0) & (np.diff(items) == 0))
+    if dup.size:
+        raise ValueError(f"(user {users[dup[0]]}, item {items[dup[0]]}) is rated twice")
+    if not np.all(np.isfinite(ratings)):
+        raise ValueError("ratings must be finite")
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(users, minlength=shape[0]))))
+    return RatingMatrix(indptr, items, compact_values(ratings), shape, user_ids, item_ids)
+
+
+# ---------------------------------------------------------------- files
+
+def _read_text(path: Path) -> str:
+    """The file's text; ValueError naming the line of a NUL byte or of invalid UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, not a ratings file") from None
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise ValueError(f"{path}:{line}: binary data (NUL byte), not a text ratings file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text ({e.reason})") from None
+    if not text.strip():
+        raise ValueError(f"{path}: file is empty")
+    return text
+
+
+def _float_or_none(token: str):
+    try:
+        return float(token)
+    except ValueError:
+        return None
+
+
+def _load_dense_text(path: Path) -> RatingMatrix:
+    text = _read_text(path)
+    rows, width = [], None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        if width is None:
+            width = len(tokens)
+        elif len(tokens) != width:
+            raise ValueError(f"{path}:{lineno}: {len(tokens)} values, but earlier rows have {width} (ragged rows)")
+        try:
+            row = np.array(tokens, dtype=np.float64)
+        except ValueError:
+            bad = next(t for t in tokens if _float_or_none(t) is None)
+            raise ValueError(f"{path}:{lineno}: {bad[:40]!r} is not a number") from None
+        if np.isinf(row).any():
+            col = int(np.flatnonzero(np.isinf(row))[0])
+            raise ValueError(f"{path}:{lineno}: infinite value in column {col + 1}")
+        rows.append(row)
+    return from_dense(np.vstack(rows))
+
+
+def _parse_id(token: str, what: str, path: Path, lineno: int) -> int:
+    try:
+        value = int(token)
+    except ValueError:
+        f = _float_or_none(token)
+        if f is None or not np.isfinite(f) or f != int(f):
+            raise ValueError(f"{path}:{lineno}: {what} id {token[:40]!r} is not an integer") from None
+        value = int(f)
+    if value < 0 or value >= _MAX_ID:
+        raise ValueError(f"{path}:{lineno}: {what} id {token[:40]} is outside 0..2^62")
+    return value
+
+
+def _load_triplets(path: Path, delimiter: str) -> RatingMatrix:
+    """user, item, rating per line (extra columns such as a timestamp are ignored); an optional header."""
+    text = _read_text(path)
+    users, items, ratings, seen = [], [], [], {}
+    header_allowed, width = True, None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(delimiter)]
+        if len(fields) < 3:
+            raise ValueError(f"{path}:{lineno}: expected user{delimiter}item{delimiter}rating, got {line[:60]!r}")
+        if header_allowed and all(_float_or_none(f) is None for f in fields[:3]):
+            header_allowed, width = False, len(fields)
+            continue
+        header_allowed = False
+        if width is None:
+            width = len(fields)
+        elif len(fields) != width:
+            raise ValueError(f"{path}:{lineno}: {len(fields)} columns, but earlier lines have {width}")
+        u = _parse_id(fields[0], "user", path, lineno)
+        i = _parse_id(fields[1], "item", path, lineno)
+        r = _float_or_none(fields[2])
+        if r is None or not np.isfinite(r):
+            raise ValueError(f"{path}:{lineno}: rating {fields[2][:40]!r} is not a finite number")
+        if (u, i) in seen:
+            raise ValueError(f"{path}:{lineno}: (user {u}, item {i}) was already rated on line {seen[(u, i)]}")
+        seen[(u, i)] = lineno
+        users.append(u)
+        items.append(i)
+        ratings.append(r)
+    if not users:
+        raise ValueError(f"{path}: no ratings in file")
+    user_ids, u_idx = np.unique(np.array(users, dtype=np.int64), return_inverse=True)
+    item_ids, i_idx = np.unique(np.array(items, dtype=np.int64), return_inverse=True)
+    return from_triplets(u_idx, i_idx, ratings, (len(user_ids), len(item_ids)), user_ids, item_ids)
+
+
+def _load_npz(path: Path) -> RatingMatrix:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = set(z.files)
+            needed = {"format", "version", "shape", "indptr", "indices", "values"}
+            if not needed <= files:
+                raise ValueError(f"{path}: not a saved RatingMatrix (missing {sorted(needed - files)})")
+            if str(z["format"]) != FORMAT_NAME:
+                raise ValueError(f"{path}: holds {str(z['format'])!r}, not a RatingMatrix")
+            if int(z["version"]) != FORMAT_VERSION:
+                raise ValueError(f"{path}: format version {int(z['version'])}, this fastem reads {FORMAT_VERSION}")
+            arrays = {k: z[k] for k in files}
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise ValueError(f"{path}: truncated or corrupt .npz file ({e})") from None
+    try:
+        return RatingMatrix(arrays["indptr"], arrays["indices"], arrays["values"], tuple(arrays["shape"]),
+                            arrays.get("user_ids"), arrays.get("item_ids"))
+    except ValueError as e:
+        raise ValueError(f"{path}: inconsistent saved matrix: {e}") from None
+
+
+def load_ratings(source) -> RatingMatrix:
+    """Load ratings from a file, an array or a sparse matrix.
+
+    source : path to a dense text matrix (.txt; whitespace separated; 0 or nan = missing),
+        a triplet file (.csv or .tsv: user, item, rating; header optional; ids remapped to
+        0..n-1 and kept in ``user_ids``/``item_ids``), a .npz from ``RatingMatrix.save``;
+        a NumPy array (0 or NaN = missing); a scipy.sparse matrix (stored entries observed);
+        or a RatingMatrix (returned as is).
+    """
+    if isinstance(source, RatingMatrix):
+        return source
+    if sp.issparse(source):
+        return from_scipy(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            if not path.exists():
+                raise ValueError(f"{path}: no such file")
+            return _load_npz(path)
+        if suffix in (".csv", ".tsv"):
+            return _load_triplets(path, "," if suffix == ".csv" else "\t")
+        return _load_dense_text(path)
+    if isinstance(source, (np.ndarray, list, tuple)):
+        return from_dense(source)
+    raise ValueError(f"cannot load ratings from a {type(source).__name__}")
