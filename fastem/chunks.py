@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 N_CHUNKS = 64
+MIN_CHUNK_NNZ = 1 << 16
 
 
 def even_chunks(n: int, n_chunks: int = N_CHUNKS) -> np.ndarray:
@@ -17,13 +18,14 @@ def even_chunks(n: int, n_chunks: int = N_CHUNKS) -> np.ndarray:
     return np.linspace(0, n, c + 1).round().astype(np.int64)
 
 
-def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_CHUNKS) -> np.ndarray:
+def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_CHUNKS, min_nnz: int = MIN_CHUNK_NNZ) -> np.ndarray:
     """(c + 1,) int64 user boundaries splitting a CSR matrix into runs of about equal nnz.
 
-    Each run holds at least one user; c <= min(n_chunks, n_users).
+    Each run holds at least one user and, data permitting, ``min_nnz`` ratings, so that
+    small matrices do not pay for many parallel launches; c <= min(n_chunks, n_users).
     """
     n = len(indptr) - 1
-    c = max(1, min(n_chunks, n))
+    c = max(1, min(n_chunks, n, int(indptr[-1]) // max(min_nnz, 1)))
     targets = np.linspace(0, indptr[-1], c + 1)[1:-1]
     inner = np.searchsorted(indptr, targets, side="left")
     bounds = np.unique(np.concatenate(([0], np.clip(inner, 1, max(n - 1, 1)), [n])))

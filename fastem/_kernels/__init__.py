@@ -1,0 +1,1 @@
+"""Numba kernels only: no classes, no I/O, no validation."""

@@ -1,0 +1,81 @@
+"""Lloyd iterations for k-means over dense data with NaN as missing.
+
+One pass does the work of one iteration: it scores the previous assignment against the current
+centres (the course's cost of the previous iteration), assigns every sample to its nearest
+centre and sums the samples of each new cluster. Distances run over the observed coordinates of
+each sample. For complete rows the nearest centre is found from ||c||^2 - 2 x.c with one BLAS
+product per block of rows; rows with NaN use the masked distance. Statistics are accumulated per
+fixed chunk (``fastem.chunks.even_chunks``) and summed by the caller in chunk order.
+"""
+import numpy as np
+from numba import njit, prange
+
+#: Rows per BLAS product.
+BLOCK = 256
+
+
+@njit(cache=True)
+def masked_squared_distance(x, center):
+    """sum over the observed (non-NaN) i of (x_i - center_i)^2; x, center (d,)."""
+    total = 0.0
+    for i in range(x.shape[0]):
+        if x[i] == x[i]:
+            z = x[i] - center[i]
+            total += z * z
+    return total
+
+
+@njit(cache=True)
+def nearest_masked(x, centers):
+    """Index of the centre (K, d) nearest to x (d,) over x's observed coordinates (lowest on ties)."""
+    best, best_dist = 0, np.inf
+    for k in range(centers.shape[0]):
+        dist = masked_squared_distance(x, centers[k])
+        if dist < best_dist:
+            best, best_dist = k, dist
+    return best
+
+
+@njit(parallel=True, cache=True)
+def lloyd_pass(X, complete, centers, prev_labels, bounds, labels):
+    """One Lloyd pass.
+
+    X (n, d) with NaN missing; complete (n,) bool, True for rows without NaN; centers (K, d);
+    prev_labels (n,) int64, the previous assignment (-1: none); bounds (c + 1,).
+    Fills labels (n,) with the nearest centre. Returns sums (c, K, d) and counts (c, K, d)
+    (sum and number of the observed values of each coordinate in each new cluster) and
+    prev_sse (c, K), the squared error of the previous assignment w.r.t. ``centers``.
+    """
+    K, d = centers.shape
+    c = bounds.shape[0] - 1
+    norms = np.empty(K)
+    for k in range(K):
+        norms[k] = np.dot(centers[k], centers[k])
+    centers_t = np.ascontiguousarray(centers.T)
+    sums = np.zeros((c, K, d))
+    counts = np.zeros((c, K, d))
+    prev_sse = np.zeros((c, K))
+    for chunk in prange(c):
+        for start in range(bounds[chunk], bounds[chunk + 1], BLOCK):
+            m = min(BLOCK, bounds[chunk + 1] - start)
+            products = np.dot(X[start:start + m], centers_t)
+            for r in range(m):
+                row = start + r
+                x = X[row]
+                if complete[row]:
+                    best, best_score = 0, np.inf
+                    for k in range(K):
+                        score = norms[k] - 2.0 * products[r, k]
+                        if score < best_score:
+                            best, best_score = k, score
+                else:
+                    best = nearest_masked(x, centers)
+                labels[row] = best
+                prev = prev_labels[row]
+                if prev >= 0:
+                    prev_sse[chunk, prev] += masked_squared_distance(x, centers[prev])
+                for i in range(d):
+                    if x[i] == x[i]:
+                        sums[chunk, best, i] += x[i]
+                        counts[chunk, best, i] += 1.0
+    return sums, counts, prev_sse

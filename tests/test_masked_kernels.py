@@ -1,0 +1,107 @@
+"""The sparse spherical-mixture kernels against the naive dense NumPy references."""
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import naive
+from fastem import load_ratings
+from fastem.chunks import balanced_chunks, even_chunks
+from fastem.completion import SphericalMixture, e_step, m_step
+from fastem._kernels import masked
+from strategies import masked_matrices, spherical_mixtures
+
+RTOL = 1e-10
+
+
+def as_params(means, variances, weights):
+    return SphericalMixture(np.ascontiguousarray(means.T), variances, weights)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_responsibilities_match_naive(data):
+    X, mask = data.draw(masked_matrices())
+    means, variances, weights = data.draw(spherical_mixtures(X.shape[1]))
+    R = load_ratings(X)
+    p = as_params(means, variances, weights)
+    resp, user_ll = masked.responsibilities(R.indptr, R.indices, R.values, p.means_t, p.log_weights(), p.variances)
+    post, ll = naive.estep(X, mask, means, variances, weights)
+    np.testing.assert_allclose(resp, post, rtol=RTOL, atol=1e-14)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
+    assert user_ll.sum() == pytest.approx(ll, rel=RTOL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.sampled_from([0.0, 0.25]), st.sampled_from([0.0, 1.0]))
+def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
+    X, mask = data.draw(masked_matrices())
+    means, variances, weights = data.draw(spherical_mixtures(X.shape[1]))
+    R = load_ratings(X)
+    stats, ll = e_step(R, balanced_chunks(R.indptr, n_chunks=data.draw(st.integers(1, 8)), min_nnz=1),
+                       as_params(means, variances, weights))
+    post, naive_ll = naive.estep(X, mask, means, variances, weights)
+    assert ll == pytest.approx(naive_ll, rel=RTOL)
+    try:
+        new = m_step(stats, as_params(means, variances, weights), R.n_users, min_variance, min_mean_weight)
+    except ValueError as e:
+        assert "collapsed" in str(e) and min_variance == 0.0
+        return
+    ref_means, ref_var, ref_w = naive.mstep(X, mask, post, means, variances, min_variance, min_mean_weight)
+    np.testing.assert_allclose(new.means, ref_means, rtol=RTOL, atol=1e-10)
+    np.testing.assert_allclose(new.variances, ref_var, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(new.weights, ref_w, rtol=RTOL)
+
+
+@settings(max_examples=15, deadline=None)
+@given(masked_matrices(max_users=60, max_items=10))
+def test_statistics_do_not_depend_on_thread_count(Xm):
+    X, _ = Xm
+    R = load_ratings(X)
+    K = min(3, R.n_users)
+    means, variances, weights = np.linspace(1, 5, K * R.n_items).reshape(K, -1), np.ones(K), np.full(K, 1 / K)
+    p = as_params(means, variances, weights)
+    chunks = balanced_chunks(R.indptr, n_chunks=7, min_nnz=1)
+    assert len(chunks) - 1 == min(7, R.n_users, max(R.nnz, 1))
+    out = [masked.em_statistics(R.indptr, R.indices, R.values, chunks, p.means_t, p.log_weights(),
+                                p.variances, t) for t in (1, 2, 5)]
+    for other in out[1:]:
+        for a, b in zip(out[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_squared_errors_and_predict_pairs_match_dense():
+    rng = np.random.default_rng(3)
+    X = np.where(rng.random((30, 8)) < 0.6, rng.integers(1, 6, (30, 8)), 0).astype(float)
+    R = load_ratings(X)
+    means_t = rng.normal(3, 1, (8, 4))
+    mask = X != 0
+    expected = np.stack([(((X - means_t[:, j]) * mask) ** 2).sum(axis=1) for j in range(4)], axis=1)
+    np.testing.assert_allclose(masked.squared_errors(R.indptr, R.indices, R.values, means_t), expected, rtol=1e-13)
+    resp = rng.dirichlet(np.ones(4), 30)
+    users, items = rng.integers(0, 30, 50), rng.integers(0, 8, 50)
+    np.testing.assert_allclose(masked.predict_pairs(resp, means_t, users, items),
+                               (resp @ means_t.T)[users, items], rtol=1e-13)
+
+
+def test_user_without_ratings_gets_the_weights():
+    X = np.array([[1.0, 2.0], [0.0, 0.0], [4.0, 5.0]])
+    R = load_ratings(X)
+    weights = np.array([0.3, 0.7])
+    p = as_params(np.array([[1.0, 2.0], [4.0, 5.0]]), np.ones(2), weights)
+    resp, ll = masked.responsibilities(R.indptr, R.indices, R.values, p.means_t, p.log_weights(), p.variances)
+    np.testing.assert_allclose(resp[1], weights, rtol=1e-15)
+    assert ll[1] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_chunks_cover_all_users_in_order():
+    indptr = np.concatenate(([0], np.cumsum(np.random.default_rng(0).integers(0, 50, 500))))
+    for n_chunks in (1, 3, 64, 1000):
+        b = balanced_chunks(indptr, n_chunks, min_nnz=1)
+        assert b[0] == 0 and b[-1] == 500 and np.all(np.diff(b) > 0) and len(b) - 1 <= n_chunks
+        sizes = indptr[b[1:]] - indptr[b[:-1]]
+        if n_chunks <= 64:
+            assert sizes.max() <= indptr[-1] / n_chunks + 50
+    assert len(balanced_chunks(indptr, 64)) == 2  # under MIN_CHUNK_NNZ ratings: one chunk
+    assert list(even_chunks(10, 4)) == [0, 2, 5, 8, 10]
