@@ -1,9 +1,12 @@
 """fastem: Numba-accelerated EM for Gaussian mixtures, first of all on incomplete rating matrices."""
 from . import datasets, em
 from .discrete import BernoulliMixture, PoissonMixture
+from .completion import MixtureCompleter
+from .metrics import mae, rmse
 from .ratings import RatingMatrix, load_ratings
+from .selection import select_k
 from .vae import VAE
 
 __version__ = "0.1.0"
 
-__all__ = ["RatingMatrix", "load_ratings", "datasets", "em", "BernoulliMixture", "PoissonMixture", "VAE"]
+__all__ = ["RatingMatrix", "load_ratings", "datasets", "em", "MixtureCompleter", "rmse", "mae", "select_k", "BernoulliMixture", "PoissonMixture", "VAE"]

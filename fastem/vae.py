@@ -24,6 +24,8 @@ n x d matrix never is.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._base import Estimator
@@ -171,6 +173,23 @@ def csr_rows(R: RatingMatrix, values: np.ndarray, users: np.ndarray):
     return dense, mask
 
 
+@dataclass
+class AdamState:
+    """Adam's running first and second moments (p,) and the number of steps taken."""
+
+    m: np.ndarray
+    v: np.ndarray
+    step: int = 0
+
+
+def item_means(R: RatingMatrix) -> np.ndarray:
+    """(d,) mean observed rating of each item; the global mean for items nobody rated."""
+    values = R.values.astype(np.float64)
+    counts = np.bincount(R.indices, minlength=R.n_items)
+    sums = np.bincount(R.indices, weights=values, minlength=R.n_items)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), values.mean())
+
+
 class VAE(Estimator):
     """Variational autoencoder for rating matrices (gaussian) or binary data (bernoulli).
 
@@ -253,18 +272,6 @@ class VAE(Estimator):
             values, mask = values * keep * scale, mask * keep * scale
         return np.hstack((values, mask)) if self.likelihood == "gaussian" else values
 
-    def _set_centring(self, X):
-        """item_means_ (d,) and, for gaussian, rating_range_ (min, max) of the observed ratings."""
-        if self.likelihood == "bernoulli":
-            self.item_means_ = np.zeros(np.shape(X)[1] if np.ndim(X) == 2 else 0)
-            return
-        R = self._ratings(X)
-        values = R.values.astype(np.float64)
-        counts = np.bincount(R.indices, minlength=R.n_items)
-        sums = np.bincount(R.indices, weights=values, minlength=R.n_items)
-        self.item_means_ = np.where(counts > 0, sums / np.maximum(counts, 1), values.mean())
-        self.rating_range_ = (float(values.min()), float(values.max()))
-
     def _check_params(self):
         check_int("latent_dim", self.latent_dim, minimum=1)
         check_int("hidden_dim", self.hidden_dim, minimum=1)
@@ -282,38 +289,46 @@ class VAE(Estimator):
         self._check_params()
         rng = np.random.default_rng(self.random_state)
         if self.likelihood == "gaussian":
-            X = self._ratings(X)
-        self._set_centring(X)
-        data, n, d = self._read(X)
+            R = self._ratings(X)
+            self.item_means_ = item_means(R)
+            self.rating_range_ = (float(R.values.min()), float(R.values.max()))
+            data, n, d = self._read(R)
+            log_noise = np.log(max(np.var(data[1]), 1e-6))
+        else:
+            data, n, d = self._read(X)
+            self.item_means_ = np.zeros(d)
+            log_noise = 0.0
         layout = network_layout(2 * d if self.likelihood == "gaussian" else d, d, self.hidden_dim, self.latent_dim)
-        log_noise = np.log(max(np.var(data[1]), 1e-6)) if self.likelihood == "gaussian" else 0.0
         theta = init_network(layout, log_noise, rng)
-        net = unflatten(theta, layout)
-        m, v = np.zeros_like(theta), np.zeros_like(theta)
-        history, step = [], 0
-        for _ in range(self.epochs):
-            order = rng.permutation(n)
-            total = 0.0
-            for start in range(0, n, self.batch_size):
-                users = order[start:start + self.batch_size]
-                values, mask = self._batch(data, users)
-                keep = rng.random(values.shape) >= self.dropout
-                eps = rng.standard_normal((len(users), self.latent_dim))
-                elbo, grads = elbo_and_gradients(net, self.likelihood, self._encoder_input(values, mask, keep),
-                                                 values, mask, eps)
-                step += 1
-                adam_ascent(theta, flatten(grads, layout), m, v, 1.0 / len(users), self.learning_rate,
-                            *ADAM_BETAS, ADAM_EPS, step)
-                total += elbo.sum()
-            history.append(total / n)
+        adam = AdamState(np.zeros_like(theta), np.zeros_like(theta))
+        history = [self._train_epoch(data, n, theta, layout, adam, rng) for _ in range(self.epochs)]
         if not np.all(np.isfinite(history)):
             raise ValueError(f"training diverged (ELBO {history[-1]}); lower learning_rate={self.learning_rate}")
-        self.params_ = net
+        self.params_ = unflatten(theta, layout)
         self.elbo_history_ = np.array(history)
-        self.noise_variance_ = float(np.exp(net["log_noise"][0]))
+        self.noise_variance_ = float(np.exp(self.params_["log_noise"][0]))
         self.n_users_, self.n_items_ = n, d
         self._data = data
         return self
+
+    def _train_epoch(self, data, n, theta, layout, adam, rng) -> float:
+        """One pass over the rows in random minibatches, Adam steps in place on theta (p,) and
+        ``adam``; returns the mean ELBO per row."""
+        net = unflatten(theta, layout)
+        total = 0.0
+        order = rng.permutation(n)
+        for start in range(0, n, self.batch_size):
+            users = order[start:start + self.batch_size]
+            values, mask = self._batch(data, users)
+            keep = rng.random(values.shape) >= self.dropout
+            eps = rng.standard_normal((len(users), self.latent_dim))
+            elbo, grads = elbo_and_gradients(net, self.likelihood, self._encoder_input(values, mask, keep),
+                                             values, mask, eps)
+            adam.step += 1
+            adam_ascent(theta, flatten(grads, layout), adam.m, adam.v, 1.0 / len(users), self.learning_rate,
+                        *ADAM_BETAS, ADAM_EPS, adam.step)
+            total += elbo.sum()
+        return total / n
 
     # ------------------------------------------------------------ use
 

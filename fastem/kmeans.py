@@ -1,0 +1,243 @@
+"""k-means with the course's initialisation and cost, NaN-masked distances, and a mixture view.
+
+The loop is the course's: repeat {assign each sample to its nearest centre (lowest index on
+ties); move each centre to the mean of its samples; cost = squared error of the assignment
+w.r.t. the moved centres} until the cost decreases by no more than ``tol``. It runs through
+``fastem.em`` as hard EM whose bound is minus the cost. Missing values (NaN) are left out of
+distances, means and costs. A centre whose cluster becomes empty (or, with NaN, a coordinate
+no sample of its cluster observes) keeps its previous value.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import em
+from ._kernels.kmeans import lloyd_pass
+from ._validation import check_choice, check_float, check_int, check_threads, seed_list
+from .chunks import even_chunks
+
+__all__ = ["KMeans"]
+
+INITS = ("course", "k-means++", "random")
+
+
+class ParamsMixin:
+    """scikit-learn's ``get_params`` / ``set_params`` over the constructor's keyword arguments."""
+
+    def get_params(self, deep=True):
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params):
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {sorted(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+@contextlib.contextmanager
+def using_threads(n_threads):
+    """Run the body with ``numba.set_num_threads(n_threads)`` (None: unchanged), then restore."""
+    n_threads = check_threads(n_threads)
+    if n_threads is None:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def check_samples(X, name="X", min_samples=1) -> np.ndarray:
+    """X as a new C-contiguous float64 (n, d) array; NaN allowed (missing), inf and all-NaN rows not."""
+    try:
+        X = np.array(X, dtype=np.float64, order="C", copy=True)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be a numeric array: {e}") from None
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-d (n_samples, n_features), got shape {X.shape}; "
+                         "reshape a single feature with X.reshape(-1, 1)")
+    if X.shape[0] < min_samples or X.shape[1] < 1:
+        raise ValueError(f"{name} needs at least {min_samples} sample(s) and 1 feature, got shape {X.shape}")
+    if np.isinf(X).any():
+        raise ValueError(f"{name} contains infinite values (NaN marks a missing value, inf is invalid)")
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        raise ValueError(f"{name} has {int(empty.sum())} row(s) with every entry missing (NaN), "
+                         f"first at row {int(np.argmax(empty))}: drop them")
+    return X
+
+
+@dataclass
+class LloydState:
+    """Centres and the assignment that produced them; ``scored`` is the state the last bound scored."""
+
+    centers: np.ndarray      # (K, d)
+    labels: np.ndarray       # (n,) int64, -1 before the first assignment
+    scored: LloydState | None = None
+    sse: np.ndarray | None = None  # (K,) squared error of this state's assignment w.r.t. its centres
+
+
+class Lloyd:
+    """The k-means loop over one data set, as E-step / M-step callables for ``fastem.em``."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = X
+        self.complete = ~np.isnan(X).any(axis=1)
+        self.bounds = even_chunks(X.shape[0])
+
+    def e_step(self, state: LloydState):
+        """Assign to the nearest of ``state.centers``; bound = -(cost of ``state``)."""
+        labels = np.empty(self.X.shape[0], np.int64)
+        sums, counts, prev_sse = lloyd_pass(self.X, self.complete, state.centers, state.labels,
+                                            self.bounds, labels)
+        sse = prev_sse.sum(axis=0)
+        return (labels, sums.sum(axis=0), counts.sum(axis=0), sse), -sse.sum()
+
+    @staticmethod
+    def m_step(stats, state: LloydState) -> LloydState:
+        """Centres = means of the new clusters (an unobserved coordinate keeps its old value)."""
+        labels, sums, counts, sse = stats
+        centers = np.where(counts > 0, sums / np.maximum(counts, 1.0), state.centers)
+        scored = LloydState(state.centers, state.labels, sse=sse)
+        return LloydState(centers, labels, scored=scored)
+
+    def start(self, centers: np.ndarray) -> LloydState:
+        """The state after the first assignment and update from initial ``centers``."""
+        state = LloydState(centers, np.full(self.X.shape[0], -1, np.int64))
+        return self.m_step(self.e_step(state)[0], state)
+
+    def labels(self, centers: np.ndarray) -> np.ndarray:
+        """(n,) nearest centre of each sample."""
+        return self.e_step(LloydState(centers, np.full(self.X.shape[0], -1, np.int64)))[0][0]
+
+
+def masked_sq_distances(X: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """(n,) squared distance of each row of X to ``center`` over the row's observed coordinates."""
+    return np.nansum((X - center) ** 2, axis=1)
+
+
+def initial_centers(X: np.ndarray, K: int, init: str, seed: int) -> np.ndarray:
+    """(K, d) starting centres chosen among the rows of X.
+
+    course: ``np.random.RandomState(seed).choice(n, K, replace=False)`` (the course's choice);
+    random: the first K of a random permutation (scikit-learn's "random");
+    k-means++: the first row uniformly, each next with probability proportional to the squared
+    distance to the nearest chosen centre (Arthur & Vassilvitskii 2007).
+    A missing coordinate of a chosen row is filled with the column's observed mean.
+    """
+    rng = np.random.RandomState(seed)
+    n = X.shape[0]
+    if init == "course":
+        rows = rng.choice(n, K, replace=False)
+    elif init == "random":
+        rows = rng.permutation(n)[:K]
+    else:
+        rows = [rng.randint(n)]
+        nearest = masked_sq_distances(X, X[rows[0]])
+        for _ in range(1, K):
+            total = nearest.sum()
+            row = rng.choice(n, p=nearest / total) if total > 0 else rng.randint(n)
+            rows.append(row)
+            nearest = np.minimum(nearest, masked_sq_distances(X, X[row]))
+    centers = X[np.asarray(rows)].copy()
+    missing = np.isnan(centers)
+    if missing.any():
+        centers[missing] = np.take(np.nanmean(X, axis=0), np.nonzero(missing)[1])
+    return centers
+
+
+class KMeans(ParamsMixin):
+    """k-means (Lloyd) that also returns the spherical Gaussian mixture of its clusters.
+
+    Parameters
+    ----------
+    n_clusters : int
+    n_init : int
+        Number of starts (seeds ``random_state, random_state + 1, ...``); ignored when ``seeds``.
+    seeds : iterable of int, optional
+        Explicit seeds, one start each; the lowest cost wins (the first on ties).
+    init : {"course", "k-means++", "random"}
+    tol : float
+        Stop when the cost decreases by no more than ``tol`` (absolute).
+    max_iter : int
+    random_state : int, optional
+    n_threads : int, optional
+        Numba threads for the fit (restored afterwards); results do not depend on it.
+
+    Attributes
+    ----------
+    cluster_centers_ : (K, d); labels_ : (n,); inertia_ : float, the course's cost (squared error
+    of ``labels_`` w.r.t. ``cluster_centers_`` over observed entries); n_iter_ : int;
+    history_ : (n_iter_,) cost per iteration; best_seed_ : int; mixture_ : (means (K, d),
+    variances (K,), weights (K,)) with var_j = SSE_j / (observed entries of cluster j),
+    weight_j = n_j / n (0 and 0 for an empty cluster).
+    """
+
+    def __init__(self, n_clusters=4, n_init=1, seeds=None, init="course", tol=1e-6, max_iter=300,
+                 random_state=None, n_threads=None):
+        self.n_clusters = n_clusters
+        self.n_init = n_init
+        self.seeds = seeds
+        self.init = init
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def fit(self, X, y=None):
+        """Fit k-means to X (n, d); NaN entries are missing. Returns self."""
+        K = check_int("n_clusters", self.n_clusters, minimum=1)
+        init = check_choice("init", self.init, INITS)
+        tol = check_float("tol", self.tol, minimum=0.0)
+        max_iter = check_int("max_iter", self.max_iter, minimum=1)
+        seeds = seed_list(self.seeds, self.n_init, self.random_state)
+        X = check_samples(X)
+        if X.shape[0] < K:
+            raise ValueError(f"n_samples={X.shape[0]} must be >= n_clusters={K}")
+        lloyd = Lloyd(X)
+        with using_threads(self.n_threads):
+            best, _ = em.fit_best(lambda seed: lloyd.start(initial_centers(X, K, init, seed)),
+                                  lloyd.e_step, lloyd.m_step, seeds,
+                                  converged=lambda old, new: new - old <= tol, max_iter=max_iter)
+        final = best.params.scored
+        self.cluster_centers_ = final.centers
+        self.labels_ = final.labels
+        self.inertia_ = -best.bound
+        self.history_ = -best.history
+        self.n_iter_ = best.n_iter
+        self.best_seed_ = best.seed
+        self.n_features_in_ = X.shape[1]
+        sizes = np.bincount(final.labels, minlength=K)
+        observed = np.bincount(final.labels, weights=(~np.isnan(X)).sum(axis=1), minlength=K)
+        variances = np.divide(final.sse, observed, out=np.zeros(K), where=observed > 0)
+        self.mixture_ = (final.centers.copy(), variances, sizes / X.shape[0])
+        return self
+
+    def predict(self, X):
+        """(n,) index of the nearest centre of each row of X (over its observed coordinates)."""
+        if not hasattr(self, "cluster_centers_"):
+            raise ValueError("this KMeans is not fitted yet: call fit first")
+        X = check_samples(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, the model was fitted with {self.n_features_in_}")
+        with using_threads(self.n_threads):
+            return Lloyd(X).labels(self.cluster_centers_)
+
+    def fit_predict(self, X, y=None):
+        """Fit and return ``labels_``."""
+        return self.fit(X).labels_
