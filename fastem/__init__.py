@@ -3,6 +3,8 @@ from . import datasets, em
 from .discrete import BernoulliMixture, PoissonMixture
 from .completion import MixtureCompleter
 from .metrics import mae, rmse
+from .kmeans import KMeans
+from .mixture import GaussianMixture
 from .ratings import RatingMatrix, load_ratings
 from .selection import select_k
 from .vae import VAE

@@ -131,30 +131,33 @@ def masked_sq_distances(X: np.ndarray, center: np.ndarray) -> np.ndarray:
     return np.nansum((X - center) ** 2, axis=1)
 
 
-def initial_centers(X: np.ndarray, K: int, init: str, seed: int) -> np.ndarray:
-    """(K, d) starting centres chosen among the rows of X.
+def initial_rows(X: np.ndarray, K: int, init: str, seed: int) -> np.ndarray:
+    """(K,) indices of the rows of X that start k-means.
 
     course: ``np.random.RandomState(seed).choice(n, K, replace=False)`` (the course's choice);
     random: the first K of a random permutation (scikit-learn's "random");
     k-means++: the first row uniformly, each next with probability proportional to the squared
-    distance to the nearest chosen centre (Arthur & Vassilvitskii 2007).
-    A missing coordinate of a chosen row is filled with the column's observed mean.
+    distance (over observed coordinates) to the nearest chosen row (Arthur & Vassilvitskii 2007).
     """
     rng = np.random.RandomState(seed)
     n = X.shape[0]
     if init == "course":
-        rows = rng.choice(n, K, replace=False)
-    elif init == "random":
-        rows = rng.permutation(n)[:K]
-    else:
-        rows = [rng.randint(n)]
-        nearest = masked_sq_distances(X, X[rows[0]])
-        for _ in range(1, K):
-            total = nearest.sum()
-            row = rng.choice(n, p=nearest / total) if total > 0 else rng.randint(n)
-            rows.append(row)
-            nearest = np.minimum(nearest, masked_sq_distances(X, X[row]))
-    centers = X[np.asarray(rows)].copy()
+        return rng.choice(n, K, replace=False)
+    if init == "random":
+        return rng.permutation(n)[:K]
+    rows = [rng.randint(n)]
+    nearest = masked_sq_distances(X, X[rows[0]])
+    for _ in range(1, K):
+        total = nearest.sum()
+        row = rng.choice(n, p=nearest / total) if total > 0 else rng.randint(n)
+        rows.append(row)
+        nearest = np.minimum(nearest, masked_sq_distances(X, X[row]))
+    return np.asarray(rows)
+
+
+def initial_centers(X: np.ndarray, K: int, init: str, seed: int) -> np.ndarray:
+    """(K, d) the rows ``initial_rows`` picks, a missing coordinate filled with its column's observed mean."""
+    centers = X[initial_rows(X, K, init, seed)]
     missing = np.isnan(centers)
     if missing.any():
         centers[missing] = np.take(np.nanmean(X, axis=0), np.nonzero(missing)[1])

@@ -25,7 +25,7 @@ from . import em
 from ._kernels.dense import estep_conditional, estep_diagonal, estep_triangular
 from ._validation import check_choice, check_float, check_int, seed_list
 from .chunks import even_chunks
-from .kmeans import KMeans, ParamsMixin, check_samples, using_threads
+from .kmeans import KMeans, ParamsMixin, check_samples, initial_rows, using_threads
 
 __all__ = ["GaussianMixture", "ConvergenceWarning"]
 
@@ -188,7 +188,7 @@ class MixtureData:
             prec_sqrt = np.ascontiguousarray(np.broadcast_to(prec[:, None] if kind == "spherical" else prec, (K, d)))
             stats = estep_diagonal(self.X, means, prec_sqrt, log_weights, self.bounds, self.resp, self.sample_ll)
             return tuple(s.sum(axis=0) for s in stats)
-        factors = params.precisions_cholesky.reshape(-1, d, d)
+        factors = np.ascontiguousarray(params.precisions_cholesky.reshape(-1, d, d))
         resp, ll = self.resp, self.sample_ll
         if len(self.missing_rows):
             resp, ll = np.empty((len(self.complete_rows), K)), np.empty(len(self.complete_rows))
@@ -200,7 +200,8 @@ class MixtureData:
             self.resp[self.complete_rows], self.sample_ll[self.complete_rows] = resp, ll
             resp_m, ll_m = np.empty((len(self.missing_rows), K)), np.empty(len(self.missing_rows))
             self.imputed = np.empty_like(self.incomplete)
-            more = estep_conditional(self.incomplete, means, params.covariances.reshape(-1, d, d), log_weights,
+            covariances = np.ascontiguousarray(params.covariances.reshape(-1, d, d))
+            more = estep_conditional(self.incomplete, means, covariances, log_weights,
                                      self.missing_bounds, resp_m, ll_m, self.imputed)
             self.resp[self.missing_rows], self.sample_ll[self.missing_rows] = resp_m, ll_m
             nk, first, second = (a + b.sum(axis=0) for a, b in zip((nk, first, second), more))
@@ -416,8 +417,7 @@ class GaussianMixture(ParamsMixin):
         if self.init_params == "random_from_data":
             rows = rng.choice(n, size=K, replace=False)
         else:
-            rows = [int(np.flatnonzero((X == c).all(axis=1))[0])
-                    for c in KMeans(K, init="k-means++").initial_seed_centers(X, seed)]
+            rows = initial_rows(X, K, "k-means++", seed)
         resp[rows, np.arange(K)] = 1.0
         return resp
 
