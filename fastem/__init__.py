@@ -11,4 +11,4 @@ from .vae import VAE
 
 __version__ = "0.1.0"
 
-__all__ = ["RatingMatrix", "load_ratings", "datasets", "em", "MixtureCompleter", "rmse", "mae", "select_k", "BernoulliMixture", "PoissonMixture", "VAE"]
+__all__ = ["RatingMatrix", "load_ratings", "datasets", "em", "MixtureCompleter", "rmse", "mae", "select_k", "BernoulliMixture", "PoissonMixture", "VAE", "KMeans", "GaussianMixture"]

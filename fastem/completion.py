@@ -116,6 +116,14 @@ def random_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixture:
 STARTS = {"course": course_start, "k-means++": kmeans_plus_plus_start, "random": random_start}
 
 
+def floor_variances(params: SphericalMixture, min_variance: float) -> SphericalMixture:
+    """The start with variances raised to the floor; ValueError when one is still 0."""
+    variances = np.maximum(params.variances, min_variance)
+    if np.any(variances <= 0):
+        raise ValueError("a starting component has variance 0 (all users identical to it); set min_variance > 0")
+    return SphericalMixture(params.means_t, variances, params.weights)
+
+
 # ---------------------------------------------------------------- E and M steps
 
 def e_step(R: RatingMatrix, chunks: np.ndarray, params: SphericalMixture):
@@ -207,11 +215,14 @@ class MixtureCompleter(Estimator):
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
         chunks = balanced_chunks(R.indptr)
 
+        def initialize(seed):
+            return floor_variances(start(R, K, seed), min_variance)
+
         def m(stats, params):
             return m_step(stats, params, R.n_users, min_variance, min_mean_weight)
 
         with numba_threads(self.n_threads):
-            best, _ = em.fit_best(lambda seed: start(R, K, seed), lambda p: e_step(R, chunks, p), m, seeds,
+            best, _ = em.fit_best(initialize, lambda p: e_step(R, chunks, p), m, seeds,
                                   converged=em.relative_tolerance(tol), max_iter=max_iter,
                                   callback=self._iteration_printer(), on_fit=self._fit_printer())
             self.mixture_ = best.params

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import gammaln
 
 from . import em
@@ -34,6 +35,7 @@ from ._kernels.discrete import mixture_estep
 from ._validation import check_float, check_int, seed_list
 from .chunks import even_chunks
 from .metrics import bic
+from .ratings import RatingMatrix
 
 __all__ = ["BernoulliMixture", "PoissonMixture"]
 
@@ -46,6 +48,33 @@ class DiscreteMixtureParams:
 
     weights: np.ndarray
     means: np.ndarray
+
+
+def dense_array(X, who: str, n_columns: int | None = None) -> np.ndarray:
+    """X as a non-empty (n, d) float64 C-contiguous array, or ValueError naming ``who``."""
+    if isinstance(X, RatingMatrix) or sp.issparse(X):
+        raise ValueError(f"{who} needs a dense (n, d) array, got a {type(X).__name__}")
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{who} needs numeric data, got dtype {X.dtype}")
+    if X.ndim != 2 or X.size == 0:
+        raise ValueError(f"{who} needs a non-empty 2-D array, got shape {X.shape}")
+    if n_columns is not None and X.shape[1] != n_columns:
+        raise ValueError(f"X has {X.shape[1]} columns, the model was fitted on {n_columns}")
+    return np.ascontiguousarray(X, dtype=np.float64)
+
+
+def check_entries(X: np.ndarray, ok: np.ndarray, who: str, requirement: str) -> None:
+    """ValueError naming ``who`` and the first entry of X (n, d) where ``ok`` (n, d) is False."""
+    bad = np.argwhere(~ok)
+    if bad.size:
+        n, j = bad[0]
+        raise ValueError(f"{who} needs X to be {requirement}, found {X[n, j]!r} at ({n}, {j})")
+
+
+def check_binary(X: np.ndarray, who: str) -> None:
+    """ValueError naming ``who`` unless every entry of X is 0 or 1."""
+    check_entries(X, (X == 0) | (X == 1), who, "binary (0/1)")
 
 
 class _DiscreteMixture(Estimator):
@@ -69,17 +98,8 @@ class _DiscreteMixture(Estimator):
     # ------------------------------------------------------------ data
 
     def _check_data(self, X, d=None) -> np.ndarray:
-        """``X`` as an (n, d) float64 C-contiguous array (never modified), its values checked by the subclass."""
-        if hasattr(X, "toarray"):
-            raise ValueError(f"X must be a dense (n, d) array for {type(self).__name__}, got a sparse matrix")
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}")
-        if X.dtype.kind not in "biuf":
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        if d is not None and X.shape[1] != d:
-            raise ValueError(f"X has {X.shape[1]} columns, the model was fitted on {d}")
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        """``X`` as an (n, d) float64 array (never modified), its values checked by the subclass."""
+        X = dense_array(X, type(self).__name__, d)
         self._check_values(X)
         return X
 
@@ -193,10 +213,7 @@ class BernoulliMixture(_DiscreteMixture):
 
     @staticmethod
     def _check_values(X):
-        bad = np.argwhere((X != 0) & (X != 1))
-        if bad.size:
-            n, j = bad[0]
-            raise ValueError(f"X must be binary (0/1) for BernoulliMixture, found {X[n, j]!r} at ({n}, {j})")
+        check_binary(X, "BernoulliMixture")
 
     @staticmethod
     def _natural(means):
@@ -219,11 +236,9 @@ class PoissonMixture(_DiscreteMixture):
 
     @staticmethod
     def _check_values(X):
-        bad = np.argwhere(~np.isfinite(X) | (X < 0) | (X != np.round(X)))
-        if bad.size:
-            n, j = bad[0]
-            raise ValueError(f"X must hold non-negative integer counts for PoissonMixture, "
-                             f"found {X[n, j]!r} at ({n}, {j})")
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(X) & (X >= 0) & (X == np.round(X))
+        check_entries(X, ok, "PoissonMixture", "non-negative integer counts")
 
     @staticmethod
     def _natural(means):

@@ -32,6 +32,7 @@ from ._base import Estimator
 from ._kernels.vae import adam_ascent
 from ._validation import check_choice, check_float, check_int
 from .completion import check_pairs
+from .discrete import check_binary, dense_array
 from .ratings import RatingMatrix, load_ratings
 
 __all__ = ["VAE"]
@@ -96,7 +97,7 @@ def decode(net: dict, z: np.ndarray):
 
 
 def reconstruction(likelihood: str, out, target, mask, log_noise: float):
-    """log p(x|z) per row (B,) and its derivative with respect to out (B, d).
+    """log p(x|z) per row (B,) and its derivatives with respect to out (B, d) and log_noise.
 
     target, mask : (B, d); mask is 1 where the entry is scored (observed), else 0.
     """
@@ -104,9 +105,10 @@ def reconstruction(likelihood: str, out, target, mask, log_noise: float):
         resid = target - out
         precision = np.exp(-log_noise)
         log_p = -0.5 * (LOG_2PI + log_noise) - 0.5 * precision * resid * resid
-        return (mask * log_p).sum(axis=1), mask * resid * precision
+        d_log_noise = 0.5 * (mask * (precision * resid * resid - 1.0)).sum()
+        return (mask * log_p).sum(axis=1), mask * resid * precision, d_log_noise
     log_p = target * out - np.logaddexp(0.0, out)
-    return (mask * log_p).sum(axis=1), mask * (target - expit(out))
+    return (mask * log_p).sum(axis=1), mask * (target - expit(out)), 0.0
 
 
 def kl_to_prior(mu, logvar):
@@ -136,15 +138,10 @@ def elbo_and_gradients(net: dict, likelihood: str, x_in, target, mask, eps):
     std = np.exp(0.5 * logvar)
     z = mu + std * eps
     g, out = decode(net, z)
-    log_lik, d_out = reconstruction(likelihood, out, target, mask, net["log_noise"][0])
+    log_lik, d_out, d_log_noise = reconstruction(likelihood, out, target, mask, net["log_noise"][0])
     elbo = log_lik - kl_to_prior(mu, logvar)
 
-    grads = {"out_w": g.T @ d_out, "out_b": d_out.sum(axis=0)}
-    if likelihood == "gaussian":
-        resid = target - out
-        grads["log_noise"] = 0.5 * (mask * (resid * resid * np.exp(-net["log_noise"][0]) - 1.0)).sum()
-    else:
-        grads["log_noise"] = 0.0
+    grads = {"out_w": g.T @ d_out, "out_b": d_out.sum(axis=0), "log_noise": d_log_noise}
     d_dec = (d_out @ net["out_w"].T) * (1.0 - g * g)
     grads["dec_w"] = z.T @ d_dec
     grads["dec_b"] = d_dec.sum(axis=0)
@@ -230,16 +227,8 @@ class VAE(Estimator):
 
     def _binary(self, X) -> np.ndarray:
         """X as an (n, d) float64 array of 0/1, or ValueError naming likelihood."""
-        if isinstance(X, RatingMatrix) or hasattr(X, "toarray"):
-            raise ValueError("likelihood='bernoulli' needs a dense (n, d) array of 0/1, got a sparse matrix")
-        X = np.asarray(X)
-        if X.ndim != 2 or X.size == 0 or X.dtype.kind not in "biuf":
-            raise ValueError(f"likelihood='bernoulli' needs a non-empty numeric 2-D array, got {X.dtype} {X.shape}")
-        X = X.astype(np.float64)
-        bad = np.argwhere((X != 0) & (X != 1))
-        if bad.size:
-            n, j = bad[0]
-            raise ValueError(f"likelihood='bernoulli' needs binary data, found {X[n, j]!r} at ({n}, {j})")
+        X = dense_array(X, "likelihood='bernoulli'")
+        check_binary(X, "likelihood='bernoulli'")
         return X
 
     def _ratings(self, X) -> RatingMatrix:

@@ -67,6 +67,87 @@ def em_run(X, mask, means, variances, weights, tol=1e-6, min_variance=0.25, min_
 
 # ------------------------------------------------------------ dense Gaussian mixtures and k-means
 
+
+def full_covariances(covariances, covariance_type, K, d):
+    """(K, d, d) covariance matrices from scikit-learn's per-type shapes."""
+    if covariance_type == "full":
+        return np.array(covariances, dtype=float)
+    if covariance_type == "tied":
+        return np.array([covariances] * K, dtype=float)
+    if covariance_type == "diag":
+        return np.array([np.diag(c) for c in covariances])
+    return np.array([c * np.eye(d) for c in covariances])
+
+
+def gaussian_mixture_estep(X, weights, means, covariances):
+    """E-step and Ghahramani-Jordan statistics of a Gaussian mixture on X (n, d) with NaN missing.
+
+    covariances (K, d, d). Returns resp (n, K), sample_ll (n,) (log density of each row's observed
+    entries), nk (K,), first (K, d), second (K, d, d) about ``means``: the missing block of a row
+    is replaced by its conditional mean given the observed block and component k, and its
+    conditional covariance is added to second. Also imputed (n, d): NaN -> sum_k r_k E[x_m | x_o, k].
+    """
+    n, d = X.shape
+    K = len(weights)
+    log_joint = np.empty((n, K))
+    for u in range(n):
+        o = ~np.isnan(X[u])
+        for k in range(K):
+            S = covariances[k][np.ix_(o, o)]
+            r = X[u, o] - means[k, o]
+            log_joint[u, k] = (np.log(weights[k]) - 0.5 * (o.sum() * np.log(2 * np.pi) + np.linalg.slogdet(S)[1]
+                                                           + r @ np.linalg.solve(S, r)))
+    sample_ll = logsumexp(log_joint, axis=1)
+    resp = np.exp(log_joint - sample_ll[:, None])
+    first = np.zeros((K, d))
+    second = np.zeros((K, d, d))
+    imputed = X.copy()
+    for u in range(n):
+        o = ~np.isnan(X[u])
+        m = ~o
+        imputed[u, m] = 0.0
+        for k in range(K):
+            S = covariances[k]
+            dev = np.zeros(d)
+            dev[o] = X[u, o] - means[k, o]
+            gain = S[np.ix_(m, o)] @ np.linalg.inv(S[np.ix_(o, o)])
+            dev[m] = gain @ dev[o]
+            cond = np.zeros((d, d))
+            cond[np.ix_(m, m)] = S[np.ix_(m, m)] - gain @ S[np.ix_(o, m)]
+            first[k] += resp[u, k] * dev
+            second[k] += resp[u, k] * (np.outer(dev, dev) + cond)
+            imputed[u, m] += resp[u, k] * (means[k, m] + dev[m])
+    return resp, sample_ll, resp.sum(axis=0), first, second, imputed
+
+
+def kmeans_course(X, centers, tol=1e-6, max_iter=300):
+    """The course's k-means loop with NaN-masked distances and means.
+
+    Returns (centers (K, d), labels (n,), cost, history): assign to the nearest centre (lowest
+    index on ties), move each centre to the mean of its cluster's observed values (kept when
+    none), cost = squared error w.r.t. the moved centres; stop when the cost falls by <= tol.
+    """
+    obs = ~np.isnan(X)
+    Xz = np.where(obs, X, 0.0)
+    history = []
+    for _ in range(max_iter):
+        dist = np.stack([(((Xz - c) * obs) ** 2).sum(axis=1) for c in centers], axis=1)
+        labels = dist.argmin(axis=1)
+        new = centers.copy()
+        for k in range(len(centers)):
+            members = labels == k
+            count = obs[members].sum(axis=0)
+            total = Xz[members].sum(axis=0)
+            new[k] = np.where(count > 0, total / np.maximum(count, 1), centers[k])
+        centers = new
+        cost = float((((Xz - centers[labels]) * obs) ** 2).sum())
+        done = bool(history) and history[-1] - cost <= tol
+        history.append(cost)
+        if done:
+            break
+    return centers, labels, history[-1], np.array(history)
+
+
 # ------------------------------------------------------------ general EM plug-ins and VAE
 
 def _posterior(log_joint):

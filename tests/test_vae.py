@@ -158,7 +158,7 @@ def test_fit_is_reproducible_and_leaves_input_alone():
 
 
 @pytest.mark.parametrize("params, X, match", [
-    (dict(likelihood="bernoulli"), np.array([[0, 1], [2, 0]]), "likelihood='bernoulli' needs binary data"),
+    (dict(likelihood="bernoulli"), np.array([[0, 1], [2, 0]]), "likelihood=.bernoulli. needs X to be binary"),
     (dict(likelihood="bernoulli"), sp.csr_matrix(np.eye(3)), "likelihood='bernoulli' needs a dense"),
     (dict(likelihood="poisson"), np.eye(3), "likelihood"),
     (dict(latent_dim=0), np.eye(3), "latent_dim"),

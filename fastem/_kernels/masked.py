@@ -15,7 +15,7 @@ from numba import njit, prange
 LOG_2PI = np.log(2.0 * np.pi)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def user_squared_errors(indptr, indices, values, u, means_t, sq):
     """sq (K,) <- sum over user u's observed items i of (x_ui - means_t[i, :])^2."""
     sq[:] = 0.0
@@ -27,7 +27,7 @@ def user_squared_errors(indptr, indices, values, u, means_t, sq):
             sq[j] += diff * diff
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, sq, log_joint):
     """log_joint (K,) <- log w_j + log N(x_u,obs | mu_j,obs, var_j I); also fills sq (K,)."""
     user_squared_errors(indptr, indices, values, u, means_t, sq)
@@ -37,7 +37,7 @@ def user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, 
                         - sq[j] / (2.0 * variances[j]))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normalize_log(log_joint, resp):
     """resp (K,) <- softmax(log_joint); returns logsumexp(log_joint)."""
     top = -np.inf
@@ -52,7 +52,7 @@ def normalize_log(log_joint, resp):
     return top + np.log(total)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def responsibilities(indptr, indices, values, means_t, log_weights, variances):
     """E-step: (resp (n, K), user_log_likelihood (n,)) over each user's observed entries."""
     n = indptr.shape[0] - 1
@@ -67,7 +67,7 @@ def responsibilities(indptr, indices, values, means_t, log_weights, variances):
     return resp, user_ll
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def squared_errors(indptr, indices, values, means_t):
     """(n, K): each user's squared error to each mean over the user's observed entries."""
     n = indptr.shape[0] - 1
@@ -77,7 +77,7 @@ def squared_errors(indptr, indices, values, means_t):
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def em_statistics(indptr, indices, values, chunks, means_t, log_weights, variances, n_threads):
     """One fused sweep over the ratings: E-step and the M-step's sufficient statistics.
 
@@ -143,7 +143,7 @@ def em_statistics(indptr, indices, values, chunks, means_t, log_weights, varianc
     return log_likelihood, sums[0], sums[1], sums[2], s0, s1
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def predict_pairs(resp, means_t, users, items):
     """(m,) sum_j resp[users[k], j] * means_t[items[k], j] for each requested pair k."""
     out = np.empty(users.shape[0])
