@@ -59,3 +59,38 @@ def check_threads(n_threads) -> int | None:
     import numba
 
     return check_int("n_threads", n_threads, minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
+
+
+def check_samples(X, name="X", min_samples=1) -> np.ndarray:
+    """X as a new C-contiguous float64 (n, d) array; NaN allowed (missing), inf and all-NaN rows not."""
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):
+        raise ValueError(f"{name}: sparse input is not supported, pass a dense array (NaN = missing)")
+    if np.iscomplexobj(X):
+        raise ValueError(f"{name}: Complex data not supported")
+    try:
+        X = np.array(X, dtype=np.float64, order="C", copy=True)
+    except ValueError as e:
+        raise ValueError(f"{name} must be a numeric array: {e}") from None
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-d (n_samples, n_features), got shape {X.shape}. Reshape your data "
+                         "with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample")
+    if X.shape[1] < 1:
+        raise ValueError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+    if X.shape[0] < min_samples:
+        raise ValueError(f"{name} has n_samples={X.shape[0]}, at least {min_samples} required")
+    if np.isinf(X).any():
+        raise ValueError(f"{name} contains infinite values (NaN marks a missing value, inf is invalid)")
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        raise ValueError(f"{name} has {int(empty.sum())} row(s) with every entry missing (NaN), "
+                         f"first at row {int(np.argmax(empty))}: drop them")
+    return X
+
+
+def check_features(model, X: np.ndarray):
+    """ValueError unless ``model`` is fitted and X has as many columns as the data it was fitted on."""
+    if not hasattr(model, "n_features_in_"):
+        raise ValueError(f"this {type(model).__name__} is not fitted yet: call fit first")
+    if X.shape[1] != model.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(model).__name__} is expecting "
+                         f"{model.n_features_in_} features as input")

@@ -9,77 +9,19 @@ no sample of its cluster observes) keeps its previous value.
 """
 from __future__ import annotations
 
-import contextlib
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import em
 from ._kernels.kmeans import lloyd_pass
-from ._validation import check_choice, check_float, check_int, check_threads, seed_list
+from ._base import Estimator, numba_threads
+from ._validation import check_choice, check_features, check_float, check_int, check_samples, seed_list
 from .chunks import even_chunks
 
 __all__ = ["KMeans"]
 
 INITS = ("course", "k-means++", "random")
-
-
-class ParamsMixin:
-    """scikit-learn's ``get_params`` / ``set_params`` over the constructor's keyword arguments."""
-
-    def get_params(self, deep=True):
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
-    def set_params(self, **params):
-        valid = self.get_params()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {sorted(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-
-@contextlib.contextmanager
-def using_threads(n_threads):
-    """Run the body with ``numba.set_num_threads(n_threads)`` (None: unchanged), then restore."""
-    n_threads = check_threads(n_threads)
-    if n_threads is None:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
-def check_samples(X, name="X", min_samples=1) -> np.ndarray:
-    """X as a new C-contiguous float64 (n, d) array; NaN allowed (missing), inf and all-NaN rows not."""
-    try:
-        X = np.array(X, dtype=np.float64, order="C", copy=True)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name} must be a numeric array: {e}") from None
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-d (n_samples, n_features), got shape {X.shape}; "
-                         "reshape a single feature with X.reshape(-1, 1)")
-    if X.shape[0] < min_samples or X.shape[1] < 1:
-        raise ValueError(f"{name} needs at least {min_samples} sample(s) and 1 feature, got shape {X.shape}")
-    if np.isinf(X).any():
-        raise ValueError(f"{name} contains infinite values (NaN marks a missing value, inf is invalid)")
-    empty = np.isnan(X).all(axis=1)
-    if empty.any():
-        raise ValueError(f"{name} has {int(empty.sum())} row(s) with every entry missing (NaN), "
-                         f"first at row {int(np.argmax(empty))}: drop them")
-    return X
 
 
 @dataclass
@@ -156,15 +98,18 @@ def initial_rows(X: np.ndarray, K: int, init: str, seed: int) -> np.ndarray:
 
 
 def initial_centers(X: np.ndarray, K: int, init: str, seed: int) -> np.ndarray:
-    """(K, d) the rows ``initial_rows`` picks, a missing coordinate filled with its column's observed mean."""
+    """(K, d) the rows ``initial_rows`` picks, a missing coordinate filled with its column's observed
+    mean (0 for a column with no observed value)."""
     centers = X[initial_rows(X, K, init, seed)]
     missing = np.isnan(centers)
     if missing.any():
-        centers[missing] = np.take(np.nanmean(X, axis=0), np.nonzero(missing)[1])
+        observed = ~np.isnan(X)
+        column_means = np.where(observed, X, 0.0).sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
+        centers[missing] = np.take(column_means, np.nonzero(missing)[1])
     return centers
 
 
-class KMeans(ParamsMixin):
+class KMeans(Estimator):
     """k-means (Lloyd) that also returns the spherical Gaussian mixture of its clusters.
 
     Parameters
@@ -213,7 +158,7 @@ class KMeans(ParamsMixin):
         if X.shape[0] < K:
             raise ValueError(f"n_samples={X.shape[0]} must be >= n_clusters={K}")
         lloyd = Lloyd(X)
-        with using_threads(self.n_threads):
+        with numba_threads(self.n_threads):
             best, _ = em.fit_best(lambda seed: lloyd.start(initial_centers(X, K, init, seed)),
                                   lloyd.e_step, lloyd.m_step, seeds,
                                   converged=lambda old, new: new - old <= tol, max_iter=max_iter)
@@ -233,12 +178,9 @@ class KMeans(ParamsMixin):
 
     def predict(self, X):
         """(n,) index of the nearest centre of each row of X (over its observed coordinates)."""
-        if not hasattr(self, "cluster_centers_"):
-            raise ValueError("this KMeans is not fitted yet: call fit first")
         X = check_samples(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, the model was fitted with {self.n_features_in_}")
-        with using_threads(self.n_threads):
+        check_features(self, X)
+        with numba_threads(self.n_threads):
             return Lloyd(X).labels(self.cluster_centers_)
 
     def fit_predict(self, X, y=None):

@@ -23,9 +23,10 @@ from scipy.linalg import solve_triangular
 
 from . import em
 from ._kernels.dense import estep_conditional, estep_diagonal, estep_triangular
-from ._validation import check_choice, check_float, check_int, seed_list
+from ._base import Estimator, numba_threads
+from ._validation import check_choice, check_features, check_float, check_int, check_samples, seed_list
 from .chunks import even_chunks
-from .kmeans import KMeans, ParamsMixin, check_samples, initial_rows, using_threads
+from .kmeans import KMeans, initial_rows
 
 __all__ = ["GaussianMixture", "ConvergenceWarning"]
 
@@ -185,9 +186,10 @@ class MixtureData:
         kind = self.covariance_type
         if kind in ("diag", "spherical"):
             prec = params.precisions_cholesky
-            prec_sqrt = np.ascontiguousarray(np.broadcast_to(prec[:, None] if kind == "spherical" else prec, (K, d)))
-            stats = estep_diagonal(self.X, means, prec_sqrt, log_weights, self.bounds, self.resp, self.sample_ll)
-            return tuple(s.sum(axis=0) for s in stats)
+            prec_t = np.ascontiguousarray(np.broadcast_to(prec[:, None] if kind == "spherical" else prec, (K, d)).T)
+            nk, first, second = estep_diagonal(self.X, np.ascontiguousarray(means.T), prec_t, log_weights,
+                                               self.bounds, self.resp, self.sample_ll)
+            return nk.sum(axis=0), first.sum(axis=0).T, second.sum(axis=0).T
         factors = np.ascontiguousarray(params.precisions_cholesky.reshape(-1, d, d))
         resp, ll = self.resp, self.sample_ll
         if len(self.missing_rows):
@@ -271,7 +273,7 @@ def check_precisions_init(precisions, covariance_type: str, K: int, d: int) -> n
 
 # ------------------------------------------------------------------ the estimator
 
-class GaussianMixture(ParamsMixin):
+class GaussianMixture(Estimator):
     """Gaussian mixture fitted by EM, with scikit-learn's parameters and attributes; NaN = missing.
 
     Parameters
@@ -365,7 +367,7 @@ class GaussianMixture(ParamsMixin):
             if self.verbose:
                 print(f"  iteration {iteration}: lower bound {bound:.10g}")
 
-        with using_threads(self.n_threads):
+        with numba_threads(self.n_threads):
             best, _ = em.fit_best(initialize, e_step, m_step, seeds, converged=em.absolute_tolerance(tol),
                                   max_iter=max_iter, callback=report)
             if not best.converged and max_iter > 0:
@@ -435,17 +437,14 @@ class GaussianMixture(ParamsMixin):
 
     def prepared(self, X) -> MixtureData:
         """X validated against the fitted model and prepared for an E-step."""
-        if not hasattr(self, "means_"):
-            raise ValueError("this GaussianMixture is not fitted yet: call fit first")
         X = check_samples(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, the model was fitted with {self.n_features_in_}")
+        check_features(self, X)
         return MixtureData(X, self.covariance_type)
 
     def expectation(self, X) -> MixtureData:
         """An E-step of the fitted model on X; raises ValueError if a log-likelihood is not finite."""
         data = self.prepared(X)
-        with using_threads(self.n_threads):
+        with numba_threads(self.n_threads):
             data.expectation(self.current_params())
         if not np.all(np.isfinite(data.sample_ll)):
             raise ValueError("log-likelihood is not finite for some samples: ill-conditioned covariances")
@@ -472,7 +471,7 @@ class GaussianMixture(ParamsMixin):
     def impute(self, X) -> np.ndarray:
         """Copy of X (n, d) with each NaN replaced by sum_k p(k | x_obs) E[x_missing | x_obs, k]."""
         data = self.prepared(X)
-        with using_threads(self.n_threads):
+        with numba_threads(self.n_threads):
             out = data.imputed_values(self.current_params())
         if not np.all(np.isfinite(data.sample_ll)):
             raise ValueError("log-likelihood is not finite for some samples: ill-conditioned covariances")
@@ -511,7 +510,11 @@ class GaussianMixture(ParamsMixin):
 def parameters_from_responsibilities(X: np.ndarray, resp: np.ndarray, covariance_type: str,
                                      reg_covar: float) -> GaussianParams:
     """Parameters from complete X (n, d) and responsibilities (n, K), through the M-step's
-    formula with statistics taken about the column means of X."""
+    formula with statistics taken about the column means of X.
+
+    Rows weigh by their total responsibility, also in the tied covariance (scikit-learn pools
+    X^T X over every row there, which inflates the start when only K rows carry weight).
+    """
     center = X.mean(axis=0)
     centered = X - center
     K = resp.shape[1]
@@ -519,7 +522,7 @@ def parameters_from_responsibilities(X: np.ndarray, resp: np.ndarray, covariance
     if covariance_type == "full":
         second = np.stack([(resp[:, k, None] * centered).T @ centered for k in range(K)])
     elif covariance_type == "tied":
-        second = centered.T @ centered
+        second = (resp.sum(axis=1)[:, None] * centered).T @ centered
     else:
         second = resp.T @ (centered * centered)
     return parameters_from_stats((resp.sum(axis=0), first, second), np.tile(center, (K, 1)),

@@ -24,6 +24,8 @@ sample's conditional statistics of its missing block.
 import numpy as np
 from numba import njit, prange
 
+from .common import normalize_log
+
 LOG_2PI = np.log(2.0 * np.pi)
 
 #: Rows per block in the BLAS-backed kernel: large enough to amortise a dgemm call, small
@@ -32,77 +34,70 @@ BLOCK = 256
 
 
 @njit(cache=True)
-def softmax_row(log_joint, resp_row):
-    """resp_row (K,) <- exp(log_joint - logsumexp(log_joint)); returns logsumexp(log_joint)."""
-    top = log_joint.max()
-    total = 0.0
-    for k in range(log_joint.shape[0]):
-        resp_row[k] = np.exp(log_joint[k] - top)
-        total += resp_row[k]
-    for k in range(log_joint.shape[0]):
-        resp_row[k] /= total
-    return top + np.log(total)
+def diagonal_log_joint(x, means_t, prec_t, log_prec_t, log_weights, quad, log_joint):
+    """log_joint (K,) <- log w_k + log N(x_obs | mu_k,obs, diag(prec_k^-2)_obs).
 
-
-@njit(cache=True)
-def diagonal_log_joint(x, means, prec_sqrt, log_prec_sqrt, log_weights, log_joint):
-    """log_joint (K,) <- log w_k + log N(x_obs | mu_k,obs, diag(prec_sqrt_k^-2)_obs).
-
-    x (d,) with NaN for missing; means, prec_sqrt, log_prec_sqrt (K, d); log_weights (K,).
+    x (d,) with NaN for missing; means_t, prec_t, log_prec_t (d, K), transposed so the inner
+    loop runs over components; log_weights (K,); quad (K,) workspace.
     """
-    for k in range(means.shape[0]):
-        quad = 0.0
-        log_det = 0.0
-        n_obs = 0
-        for i in range(x.shape[0]):
-            if x[i] == x[i]:
-                z = (x[i] - means[k, i]) * prec_sqrt[k, i]
-                quad += z * z
-                log_det += log_prec_sqrt[k, i]
-                n_obs += 1
-        log_joint[k] = log_weights[k] + log_det - 0.5 * (n_obs * LOG_2PI + quad)
+    K = log_weights.shape[0]
+    n_obs = 0
+    log_joint[:] = 0.0
+    quad[:] = 0.0
+    for i in range(x.shape[0]):
+        if x[i] == x[i]:
+            n_obs += 1
+            for k in range(K):
+                z = (x[i] - means_t[i, k]) * prec_t[i, k]
+                quad[k] += z * z
+                log_joint[k] += log_prec_t[i, k]
+    for k in range(K):
+        log_joint[k] += log_weights[k] - 0.5 * (n_obs * LOG_2PI + quad[k])
 
 
 @njit(cache=True)
-def accumulate_diagonal(x, means, variances, resp_row, nk, first, second):
-    """Add one sample's diagonal statistics to nk (K,), first (K, d), second (K, d).
+def accumulate_diagonal(x, means_t, variances_t, resp_row, nk, first_t, second_t):
+    """Add one sample's diagonal statistics to nk (K,), first_t (d, K), second_t (d, K).
 
     A missing x_i is replaced by its conditional distribution given the component,
     N(mu_ki, var_ki): it adds 0 to first and var_ki to second.
     """
-    for k in range(means.shape[0]):
-        r = resp_row[k]
-        nk[k] += r
-        for i in range(x.shape[0]):
-            if x[i] == x[i]:
-                dev = x[i] - means[k, i]
-                first[k, i] += r * dev
-                second[k, i] += r * dev * dev
-            else:
-                second[k, i] += r * variances[k, i]
+    K = resp_row.shape[0]
+    for k in range(K):
+        nk[k] += resp_row[k]
+    for i in range(x.shape[0]):
+        if x[i] == x[i]:
+            for k in range(K):
+                dev = x[i] - means_t[i, k]
+                first_t[i, k] += resp_row[k] * dev
+                second_t[i, k] += resp_row[k] * dev * dev
+        else:
+            for k in range(K):
+                second_t[i, k] += resp_row[k] * variances_t[i, k]
 
 
 @njit(parallel=True, cache=True)
-def estep_diagonal(X, means, prec_sqrt, log_weights, bounds, resp, sample_ll):
+def estep_diagonal(X, means_t, prec_t, log_weights, bounds, resp, sample_ll):
     """E-step and statistics for diagonal (and spherical) covariances; NaN entries are missing.
 
-    X (n, d); means (K, d); prec_sqrt (K, d) = 1 / standard deviation; log_weights (K,);
-    bounds (c + 1,). Fills resp (n, K), sample_ll (n,); returns nk (c, K), first (c, K, d),
-    second (c, K, d).
+    X (n, d); means_t (d, K) transposed means; prec_t (d, K) = 1 / standard deviation;
+    log_weights (K,); bounds (c + 1,). Fills resp (n, K), sample_ll (n,); returns nk (c, K),
+    first (c, d, K), second (c, d, K) (transposed like the parameters).
     """
-    K, d = means.shape
+    d, K = means_t.shape
     c = bounds.shape[0] - 1
-    log_prec_sqrt = np.log(prec_sqrt)
-    variances = 1.0 / (prec_sqrt * prec_sqrt)
+    log_prec_t = np.log(prec_t)
+    variances_t = 1.0 / (prec_t * prec_t)
     nk = np.zeros((c, K))
-    first = np.zeros((c, K, d))
-    second = np.zeros((c, K, d))
+    first = np.zeros((c, d, K))
+    second = np.zeros((c, d, K))
     for chunk in prange(c):
         log_joint = np.empty(K)
+        quad = np.empty(K)
         for row in range(bounds[chunk], bounds[chunk + 1]):
-            diagonal_log_joint(X[row], means, prec_sqrt, log_prec_sqrt, log_weights, log_joint)
-            sample_ll[row] = softmax_row(log_joint, resp[row])
-            accumulate_diagonal(X[row], means, variances, resp[row], nk[chunk], first[chunk], second[chunk])
+            diagonal_log_joint(X[row], means_t, prec_t, log_prec_t, log_weights, quad, log_joint)
+            sample_ll[row] = normalize_log(log_joint, resp[row])
+            accumulate_diagonal(X[row], means_t, variances_t, resp[row], nk[chunk], first[chunk], second[chunk])
     return nk, first, second
 
 
@@ -155,7 +150,7 @@ def estep_triangular(X, means, prec_chol, log_weights, scatter, bounds, resp, sa
                         quad += z * z
                     log_joint[r, k] = log_weights[k] + log_det[g] - 0.5 * (d * LOG_2PI + quad)
             for r in range(m):
-                sample_ll[start + r] = softmax_row(log_joint[r], resp[start + r])
+                sample_ll[start + r] = normalize_log(log_joint[r], resp[start + r])
             for k in range(K):
                 for r in range(m):
                     w = resp[start + r, k]
@@ -280,7 +275,7 @@ def estep_conditional(X, means, covariances, log_weights, bounds, resp, sample_l
                 for a in range(q):
                     quad += white[k, a] * white[k, a]
                 log_joint[k] = log_weights[k] - 0.5 * (q * LOG_2PI + log_det[g] + quad)
-            sample_ll[row] = softmax_row(log_joint, resp[row])
+            sample_ll[row] = normalize_log(log_joint, resp[row])
             if sample_ll[row] != sample_ll[row]:
                 continue
             imputed[row] = x

@@ -4,7 +4,9 @@ One pass does the work of one iteration: it scores the previous assignment again
 centres (the course's cost of the previous iteration), assigns every sample to its nearest
 centre and sums the samples of each new cluster. Distances run over the observed coordinates of
 each sample. For complete rows the nearest centre is found from ||c||^2 - 2 x.c with one BLAS
-product per block of rows; rows with NaN use the masked distance. Statistics are accumulated per
+product per block of rows (so a sample exactly equidistant from two centres may, through
+rounding, go to either; exact ties of that score go to the lowest index); rows with NaN use the
+masked distance, with exact ties to the lowest index. Statistics are accumulated per
 fixed chunk (``fastem.chunks.even_chunks``) and summed by the caller in chunk order.
 """
 import numpy as np

@@ -12,6 +12,8 @@ of threads.
 import numpy as np
 from numba import njit, prange
 
+from .common import normalize_log
+
 LOG_2PI = np.log(2.0 * np.pi)
 
 
@@ -35,21 +37,6 @@ def user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, 
     for j in range(sq.shape[0]):
         log_joint[j] = (log_weights[j] - half_n * (LOG_2PI + np.log(variances[j]))
                         - sq[j] / (2.0 * variances[j]))
-
-
-@njit(cache=True, error_model="numpy")
-def normalize_log(log_joint, resp):
-    """resp (K,) <- softmax(log_joint); returns logsumexp(log_joint)."""
-    top = -np.inf
-    for j in range(log_joint.shape[0]):
-        top = max(top, log_joint[j])
-    total = 0.0
-    for j in range(log_joint.shape[0]):
-        resp[j] = np.exp(log_joint[j] - top)
-        total += resp[j]
-    for j in range(log_joint.shape[0]):
-        resp[j] /= total
-    return top + np.log(total)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
