@@ -55,15 +55,17 @@ def absolute_tolerance(tol: float) -> Callable[[float, float], bool]:
     return lambda old, new: abs(new - old) < tol
 
 
-def run(params, e_step, m_step, *, converged, max_iter: int, callback=None, seed=None) -> EMFit:
+def run(params, e_step, m_step, *, converged, max_iter: int, callback=None, seed=None,
+        initial_bound: float = -np.inf) -> EMFit:
     """Iterate E- and M-steps from ``params`` until ``converged(old, new)`` or ``max_iter``.
 
     ``callback(iteration, bound, params)`` is called after each iteration with the new
-    parameters; returning True stops the run (reported as not converged).
+    parameters; returning True stops the run (reported as not converged). ``initial_bound``
+    is the bound the first iteration is compared with (a warm start passes the last one).
     """
     start = time.perf_counter()
     history: list[float] = []
-    bound, done = -np.inf, False
+    bound, done = float(initial_bound), False
     for iteration in range(1, max_iter + 1):
         stats, new_bound = e_step(params)
         new_bound = float(new_bound)
@@ -84,7 +86,7 @@ def run(params, e_step, m_step, *, converged, max_iter: int, callback=None, seed
 
 
 def fit_best(initialize, e_step, m_step, seeds, *, converged, max_iter: int, callback=None,
-             on_fit=None) -> tuple[EMFit, list[EMFit]]:
+             on_fit=None, initial_bound: float = -np.inf) -> tuple[EMFit, list[EMFit]]:
     """Run EM once per seed and keep the highest bound (the first such on ties).
 
     ``on_fit(fit)`` is called as each run finishes. Returns (best, all fits in seed order).
@@ -92,7 +94,7 @@ def fit_best(initialize, e_step, m_step, seeds, *, converged, max_iter: int, cal
     fits = []
     for seed in seeds:
         fit = run(initialize(seed), e_step, m_step, converged=converged, max_iter=max_iter,
-                  callback=callback, seed=seed)
+                  callback=callback, seed=seed, initial_bound=initial_bound)
         fits.append(fit)
         if on_fit is not None:
             on_fit(fit)

@@ -369,7 +369,8 @@ class GaussianMixture(Estimator):
 
         with numba_threads(self.n_threads):
             best, _ = em.fit_best(initialize, e_step, m_step, seeds, converged=em.absolute_tolerance(tol),
-                                  max_iter=max_iter, callback=report)
+                                  max_iter=max_iter, callback=report,
+                                  initial_bound=self.lower_bound_ if warm else -np.inf)
             if not best.converged and max_iter > 0:
                 warnings.warn("Best performing initialization did not converge. Try different init parameters, "
                               "or increase max_iter, tol, or check for degenerate data.", ConvergenceWarning,

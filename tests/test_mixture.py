@@ -186,6 +186,16 @@ def test_warm_start_continues_from_the_last_fit():
     np.testing.assert_allclose(first + second, straight, rtol=1e-12)
 
 
+def test_warm_start_of_a_converged_fit_stops_after_one_iteration():
+    X, _, _ = blobs(seed=9)
+    g = GaussianMixture(3, covariance_type="full", random_state=0, max_iter=500, tol=1e-3, warm_start=True).fit(X)
+    assert g.converged_ and g.n_iter_ > 1
+    previous = g.lower_bound_
+    g.fit(X)
+    assert g.converged_ and g.n_iter_ == 1
+    assert abs(g.lower_bound_ - previous) < 1e-3
+
+
 def test_params_and_clone():
     from sklearn.base import clone
 
