@@ -26,13 +26,12 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import gammaln
 
 from . import em
 from ._base import Estimator, numba_threads
 from ._kernels.discrete import mixture_estep
-from ._validation import check_float, check_int, seed_list
+from ._validation import check_features, check_float, check_int, check_samples, seed_list
 from .chunks import even_chunks
 from .metrics import bic
 from .ratings import RatingMatrix
@@ -50,18 +49,11 @@ class DiscreteMixtureParams:
     means: np.ndarray
 
 
-def dense_array(X, who: str, n_columns: int | None = None) -> np.ndarray:
-    """X as a non-empty (n, d) float64 C-contiguous array, or ValueError naming ``who``."""
-    if isinstance(X, RatingMatrix) or sp.issparse(X):
-        raise ValueError(f"{who} needs a dense (n, d) array, got a {type(X).__name__}")
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{who} needs numeric data, got dtype {X.dtype}")
-    if X.ndim != 2 or X.size == 0:
-        raise ValueError(f"{who} needs a non-empty 2-D array, got shape {X.shape}")
-    if n_columns is not None and X.shape[1] != n_columns:
-        raise ValueError(f"X has {X.shape[1]} columns, the model was fitted on {n_columns}")
-    return np.ascontiguousarray(X, dtype=np.float64)
+def check_dense(X, name: str) -> np.ndarray:
+    """``check_samples`` (a new (n, d) float64 array), also refusing a RatingMatrix with a ValueError."""
+    if isinstance(X, RatingMatrix):
+        raise ValueError(f"{name}: a RatingMatrix is sparse input, pass a dense (n, d) array")
+    return check_samples(X, name)
 
 
 def check_entries(X: np.ndarray, ok: np.ndarray, who: str, requirement: str) -> None:
@@ -97,9 +89,9 @@ class _DiscreteMixture(Estimator):
 
     # ------------------------------------------------------------ data
 
-    def _check_data(self, X, d=None) -> np.ndarray:
-        """``X`` as an (n, d) float64 array (never modified), its values checked by the subclass."""
-        X = dense_array(X, type(self).__name__, d)
+    def _check_data(self, X) -> np.ndarray:
+        """A float64 (n, d) copy of ``X``, its values checked by the subclass."""
+        X = check_dense(X, f"X ({type(self).__name__})")
         self._check_values(X)
         return X
 
@@ -133,7 +125,7 @@ class _DiscreteMixture(Estimator):
         max_iter = check_int("max_iter", self.max_iter, minimum=1)
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
         X = self._check_data(X)
-        n = X.shape[0]
+        n, self.n_features_in_ = X.shape
         if K > n:
             raise ValueError(f"n_components={K} exceeds the number of rows {n}")
         row_const, chunks, resp = self._row_const(X), even_chunks(n), np.empty((n, K))
@@ -157,9 +149,8 @@ class _DiscreteMixture(Estimator):
 
     def _posterior(self, X) -> tuple[float, np.ndarray]:
         """(log-likelihood of X, responsibilities (n, K)) under the fitted parameters."""
-        if not hasattr(self, "means_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X) first")
-        X = self._check_data(X, self.means_.shape[1])
+        X = self._check_data(X)
+        check_features(self, X)
         resp = np.empty((X.shape[0], self.means_.shape[0]))
         with numba_threads(self.n_threads):
             ll, _, _ = self._statistics(X, self._row_const(X), even_chunks(X.shape[0]),
@@ -204,7 +195,8 @@ class BernoulliMixture(_DiscreteMixture):
     Attributes
     ----------
     weights_ : (K,); means_ : (K, d) probabilities p_kj in [1e-10, 1 - 1e-10];
-    log_likelihood_, history_ (log-likelihood per iteration), n_iter_, converged_, best_seed_.
+    log_likelihood_, history_ (log-likelihood per iteration), n_iter_, converged_, best_seed_,
+    n_features_in_ (d).
 
     ``fit(X)``, ``predict_proba(X)`` etc. take a dense (n, d) array of 0/1 (bool or numbers).
     """

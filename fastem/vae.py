@@ -16,8 +16,7 @@ Training maximises the mean ELBO of minibatches with Adam. As in Liang et al. (2
 "Variational autoencoders for collaborative filtering", the encoder sees a denoised input:
 each observed entry is dropped with probability ``dropout`` (the rest scaled by
 1 / (1 - dropout)), while the likelihood scores every observed entry, so the decoder learns to
-predict ratings the encoder did not see. The gaussian encoder also sees which items were
-rated (the 0/1 observation mask), which carries much of the signal in rating data.
+predict ratings the encoder did not see.
 
 The dense matrix products are NumPy's (BLAS); minibatches of rows are dense, the full
 n x d matrix never is.
@@ -31,8 +30,8 @@ import numpy as np
 from ._base import Estimator
 from ._kernels.vae import adam_ascent
 from ._validation import check_choice, check_float, check_int
-from .completion import check_pairs
-from .discrete import check_binary, dense_array
+from .completion import _item_means, check_pairs
+from .discrete import check_binary, check_dense
 from .ratings import RatingMatrix, load_ratings
 
 __all__ = ["VAE"]
@@ -46,14 +45,14 @@ PREDICT_BLOCK = 1024
 
 # ---------------------------------------------------------------- the network
 
-def network_layout(n_inputs: int, n_outputs: int, hidden_dim: int, latent_dim: int) -> dict:
+def network_layout(d: int, hidden_dim: int, latent_dim: int) -> dict:
     """Name -> shape of every parameter array, in the order of the flat parameter vector."""
     return {
-        "enc_w": (n_inputs, hidden_dim), "enc_b": (hidden_dim,),
+        "enc_w": (d, hidden_dim), "enc_b": (hidden_dim,),
         "mu_w": (hidden_dim, latent_dim), "mu_b": (latent_dim,),
         "logvar_w": (hidden_dim, latent_dim), "logvar_b": (latent_dim,),
         "dec_w": (latent_dim, hidden_dim), "dec_b": (hidden_dim,),
-        "out_w": (hidden_dim, n_outputs), "out_b": (n_outputs,),
+        "out_w": (hidden_dim, d), "out_b": (d,),
         "log_noise": (1,),
     }
 
@@ -85,7 +84,7 @@ def init_network(layout: dict, log_noise: float, rng: np.random.Generator) -> np
 
 
 def encode(net: dict, x_in: np.ndarray):
-    """(h (B, H), mu (B, L), logvar (B, L)) of the encoder input x_in (B, n_inputs)."""
+    """(h (B, H), mu (B, L), logvar (B, L)) of the encoder input x_in (B, d)."""
     h = np.tanh(x_in @ net["enc_w"] + net["enc_b"])
     return h, h @ net["mu_w"] + net["mu_b"], h @ net["logvar_w"] + net["logvar_b"]
 
@@ -127,7 +126,7 @@ def elbo_and_gradients(net: dict, likelihood: str, x_in, target, mask, eps):
     Parameters
     ----------
     net : dict of parameters (see ``init_network``).
-    x_in : (B, n_inputs) encoder input; target, mask : (B, d); eps : (B, L) standard normal noise.
+    x_in : (B, d) encoder input; target, mask : (B, d); eps : (B, L) standard normal noise.
 
     Returns
     -------
@@ -179,14 +178,6 @@ class AdamState:
     step: int = 0
 
 
-def item_means(R: RatingMatrix) -> np.ndarray:
-    """(d,) mean observed rating of each item; the global mean for items nobody rated."""
-    values = R.values.astype(np.float64)
-    counts = np.bincount(R.indices, minlength=R.n_items)
-    sums = np.bincount(R.indices, weights=values, minlength=R.n_items)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), values.mean())
-
-
 class VAE(Estimator):
     """Variational autoencoder for rating matrices (gaussian) or binary data (bernoulli).
 
@@ -207,13 +198,14 @@ class VAE(Estimator):
     params_ : dict of the network's arrays (see the module docstring).
     item_means_ : (d,) what the gaussian likelihood centres each item by (zeros for bernoulli).
     noise_variance_ : float, sigma^2 of the gaussian likelihood.
+    rating_range_ : (min, max) of the training ratings, the range gaussian predictions are clipped to.
     elbo_history_ : (epochs,) mean ELBO per row over each epoch's minibatches (the training
         objective: noise and input dropout included).
     n_users_, n_items_ : shape of the fitted matrix.
     """
 
-    def __init__(self, latent_dim=16, hidden_dim=256, likelihood="gaussian", epochs=40, batch_size=64,
-                 learning_rate=1e-3, dropout=0.5, random_state=None):
+    def __init__(self, latent_dim=16, hidden_dim=256, likelihood="gaussian", epochs=80, batch_size=64,
+                 learning_rate=1e-3, dropout=0.3, random_state=None):
         self.latent_dim = latent_dim
         self.hidden_dim = hidden_dim
         self.likelihood = likelihood
@@ -227,7 +219,7 @@ class VAE(Estimator):
 
     def _binary(self, X) -> np.ndarray:
         """X as an (n, d) float64 array of 0/1, or ValueError naming likelihood."""
-        X = dense_array(X, "likelihood='bernoulli'")
+        X = check_dense(X, "X (likelihood='bernoulli')")
         check_binary(X, "likelihood='bernoulli'")
         return X
 
@@ -253,13 +245,10 @@ class VAE(Estimator):
         R, centred = data
         return csr_rows(R, centred, users)
 
-    def _encoder_input(self, values, mask, keep=None):
-        """(B, n_inputs): values (and, for gaussian, the mask) of the entries in ``keep`` (B, d),
-        scaled by 1 / (1 - dropout); everything when ``keep`` is None."""
-        if keep is not None:
-            scale = 1.0 / (1.0 - self.dropout)
-            values, mask = values * keep * scale, mask * keep * scale
-        return np.hstack((values, mask)) if self.likelihood == "gaussian" else values
+    def _encoder_input(self, values, keep):
+        """(B, d) training input of the encoder: the entries of values (B, d) in ``keep`` (B, d, bool)
+        scaled by 1 / (1 - dropout), the others 0."""
+        return values * keep * (1.0 / (1.0 - self.dropout))
 
     def _check_params(self):
         check_int("latent_dim", self.latent_dim, minimum=1)
@@ -279,7 +268,7 @@ class VAE(Estimator):
         rng = np.random.default_rng(self.random_state)
         if self.likelihood == "gaussian":
             R = self._ratings(X)
-            self.item_means_ = item_means(R)
+            self.item_means_ = _item_means(R)[0]
             self.rating_range_ = (float(R.values.min()), float(R.values.max()))
             data, n, d = self._read(R)
             log_noise = np.log(max(np.var(data[1]), 1e-6))
@@ -287,7 +276,7 @@ class VAE(Estimator):
             data, n, d = self._read(X)
             self.item_means_ = np.zeros(d)
             log_noise = 0.0
-        layout = network_layout(2 * d if self.likelihood == "gaussian" else d, d, self.hidden_dim, self.latent_dim)
+        layout = network_layout(d, self.hidden_dim, self.latent_dim)
         theta = init_network(layout, log_noise, rng)
         adam = AdamState(np.zeros_like(theta), np.zeros_like(theta))
         history = [self._train_epoch(data, n, theta, layout, adam, rng) for _ in range(self.epochs)]
@@ -311,7 +300,7 @@ class VAE(Estimator):
             values, mask = self._batch(data, users)
             keep = rng.random(values.shape) >= self.dropout
             eps = rng.standard_normal((len(users), self.latent_dim))
-            elbo, grads = elbo_and_gradients(net, self.likelihood, self._encoder_input(values, mask, keep),
+            elbo, grads = elbo_and_gradients(net, self.likelihood, self._encoder_input(values, keep),
                                              values, mask, eps)
             adam.step += 1
             adam_ascent(theta, flatten(grads, layout), adam.m, adam.v, 1.0 / len(users), self.learning_rate,
@@ -327,7 +316,7 @@ class VAE(Estimator):
 
     def _posterior_means(self, data, users) -> np.ndarray:
         """(len(users), L) mean of q(z|x) for rows ``users`` of prepared data, in blocks."""
-        blocks = [encode(self.params_, self._encoder_input(*self._batch(data, users[s:s + PREDICT_BLOCK])))[1]
+        blocks = [encode(self.params_, self._batch(data, users[s:s + PREDICT_BLOCK])[0])[1]
                   for s in range(0, len(users), PREDICT_BLOCK)]
         return np.vstack(blocks) if blocks else np.empty((0, self.params_["mu_b"].shape[0]))
 

@@ -85,8 +85,7 @@ def test_fit_recovers_planted_components_monotonically(kind):
     X, labels = planted(kind, 0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", em.BoundDecreaseWarning)
-        model = PoissonMixture if kind == "poisson" else BernoulliMixture
-        fitted = model(n_components=3, seeds=range(3)).fit(X)
+        fitted = CASES[kind][0](n_components=3, seeds=range(3)).fit(X)
     assert fitted.converged_
     assert np.all(np.diff(fitted.history_) >= -1e-9 * np.abs(fitted.history_[1:]))
     assert_same_partition(fitted.predict(X), labels)
@@ -117,7 +116,7 @@ def test_input_is_not_modified():
     (BernoulliMixture, np.array([[0, 1], [np.nan, 0]]), "binary"),
     (PoissonMixture, np.array([[0, 1], [-1, 0]]), "non-negative integer"),
     (PoissonMixture, np.array([[0, 1.5], [1, 0]]), "non-negative integer"),
-    (PoissonMixture, np.zeros(4), "2-D"),
+    (PoissonMixture, np.zeros(4), "2-d"),
     (PoissonMixture, np.array([["a", "b"]]), "numeric"),
 ])
 def test_bad_data_raises(cls, X, match):
@@ -141,5 +140,5 @@ def test_predict_checks_fitted_and_width():
     with pytest.raises(ValueError, match="not fitted"):
         PoissonMixture().predict(np.ones((2, 2)))
     model = PoissonMixture(n_components=1, seeds=[0]).fit(np.ones((3, 2)))
-    with pytest.raises(ValueError, match="columns"):
+    with pytest.raises(ValueError, match="features"):
         model.predict(np.ones((2, 3)))

@@ -12,7 +12,7 @@ per chunk and added in chunk order, so results do not depend on the number of th
 import numpy as np
 from numba import njit, prange
 
-from .masked import normalize_log
+from .common import normalize_log
 
 
 @njit(cache=True)
@@ -23,6 +23,37 @@ def row_log_joint(X, n, natural, offset, row_const, log_joint):
         for j in range(X.shape[1]):
             acc += X[n, j] * natural[k, j]
         log_joint[k] = acc
+
+
+@njit(cache=True)
+def chunk_statistics(X, start, stop, natural, offset, row_const, resp, resp_sum, weighted_sum):
+    """E-step over rows start..stop-1: fills their resp rows, overwrites resp_sum (K,) and
+    weighted_sum (K, d) with the chunk's sums; returns the chunk's log-likelihood."""
+    K, d = natural.shape
+    resp_sum[:] = 0.0
+    weighted_sum[:] = 0.0
+    log_joint = np.empty(K)
+    ll = 0.0
+    for n in range(start, stop):
+        row_log_joint(X, n, natural, offset, row_const, log_joint)
+        r = resp[n]
+        ll += normalize_log(log_joint, r)
+        for k in range(K):
+            resp_sum[k] += r[k]
+            for j in range(d):
+                weighted_sum[k, j] += r[k] * X[n, j]
+    return ll
+
+
+@njit(cache=True)
+def sum_in_chunk_order(chunk_ll, chunk_resp_sum):
+    """(sum of chunk_ll (c,), column sums (K,) of chunk_resp_sum (c, K)), added in chunk order."""
+    ll = 0.0
+    resp_sum = np.zeros(chunk_resp_sum.shape[1])
+    for c in range(chunk_ll.shape[0]):
+        ll += chunk_ll[c]
+        resp_sum += chunk_resp_sum[c]
+    return ll, resp_sum
 
 
 @njit(parallel=True, cache=True)
@@ -46,34 +77,18 @@ def mixture_estep(X, chunks, natural, offset, row_const, resp, n_threads):
     K, d = natural.shape
     n_chunks = chunks.shape[0] - 1
     width = max(1, min(n_threads, n_chunks))
-    chunk_ll = np.zeros(n_chunks)
-    chunk_resp_sum = np.zeros((n_chunks, K))
+    chunk_ll = np.empty(n_chunks)
+    chunk_resp_sum = np.empty((n_chunks, K))
     weighted_sum = np.zeros((K, d))
     buf = np.empty((width, K, d))
     for first in range(0, n_chunks, width):
         wave = min(width, n_chunks - first)
         for t in prange(wave):
-            c = first + t
-            b = buf[t]
-            b[:] = 0.0
-            log_joint = np.empty(K)
-            ll = 0.0
-            for n in range(chunks[c], chunks[c + 1]):
-                row_log_joint(X, n, natural, offset, row_const, log_joint)
-                r = resp[n]
-                ll += normalize_log(log_joint, r)
-                for k in range(K):
-                    chunk_resp_sum[c, k] += r[k]
-                    for j in range(d):
-                        b[k, j] += r[k] * X[n, j]
-            chunk_ll[c] = ll
+            chunk_ll[first + t] = chunk_statistics(X, chunks[first + t], chunks[first + t + 1], natural, offset,
+                                                   row_const, resp, chunk_resp_sum[first + t], buf[t])
         for k in prange(K):
             for t in range(wave):
                 for j in range(d):
                     weighted_sum[k, j] += buf[t, k, j]
-    log_likelihood = 0.0
-    resp_sum = np.zeros(K)
-    for c in range(n_chunks):
-        log_likelihood += chunk_ll[c]
-        resp_sum += chunk_resp_sum[c]
+    log_likelihood, resp_sum = sum_in_chunk_order(chunk_ll, chunk_resp_sum)
     return log_likelihood, resp_sum, weighted_sum
