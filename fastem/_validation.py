@@ -63,6 +63,10 @@ def check_threads(n_threads) -> int | None:
 
 def check_samples(X, name="X", min_samples=1) -> np.ndarray:
     """X as a new C-contiguous float64 (n, d) array; NaN allowed (missing), inf and all-NaN rows not."""
+    from .ratings import RatingMatrix
+
+    if isinstance(X, RatingMatrix):
+        raise ValueError(f"{name}: a RatingMatrix is sparse input, pass a dense (n, d) array (NaN = missing)")
     if hasattr(X, "tocsr") or hasattr(X, "todense"):
         raise ValueError(f"{name}: sparse input is not supported, pass a dense array (NaN = missing)")
     if np.iscomplexobj(X):
@@ -94,3 +98,18 @@ def check_features(model, X: np.ndarray):
     if X.shape[1] != model.n_features_in_:
         raise ValueError(f"X has {X.shape[1]} features, but {type(model).__name__} is expecting "
                          f"{model.n_features_in_} features as input")
+
+
+def check_pairs(users, items, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (m,) int64 arrays of user and item indices within the fitted matrix."""
+    users = np.atleast_1d(np.asarray(users))
+    items = np.atleast_1d(np.asarray(items))
+    if users.shape != items.shape or users.ndim != 1:
+        raise ValueError(f"users and items must be 1-D of one length, got {users.shape} and {items.shape}")
+    for name, ids, n in (("user", users, n_users), ("item", items, n_items)):
+        if ids.size and ids.dtype.kind not in "iu":
+            raise ValueError(f"{name} indices must be integers, got dtype {ids.dtype}")
+        bad = np.flatnonzero((ids < 0) | (ids >= n))
+        if bad.size:
+            raise ValueError(f"{name} index {ids[bad[0]]} is outside 0..{n - 1}")
+    return users.astype(np.int64), items.astype(np.int64)

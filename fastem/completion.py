@@ -11,10 +11,10 @@ import numpy as np
 from . import em
 from ._base import Estimator, numba_threads
 from ._kernels import masked
-from ._validation import check_choice, check_float, check_int, seed_list
+from ._validation import check_choice, check_float, check_int, check_pairs, seed_list
 from .chunks import balanced_chunks
 from .metrics import bic, bic_score
-from .ratings import RatingMatrix, load_ratings
+from .ratings import RatingMatrix, column_moments, item_means, load_ratings
 
 INITS = ("course", "k-means++", "random")
 
@@ -44,14 +44,6 @@ class SphericalMixture:
 
 # ---------------------------------------------------------------- starting points
 
-def _column_moments(R: RatingMatrix) -> tuple[np.ndarray, np.ndarray, float]:
-    """(column sums (d,), column counts (d,), sum of squares) of the observed ratings."""
-    values = R.values.astype(np.float64)
-    sums = np.bincount(R.indices, weights=values, minlength=R.n_items)
-    counts = np.bincount(R.indices, minlength=R.n_items).astype(np.float64)
-    return sums, counts, float(values @ values)
-
-
 def _rows(R: RatingMatrix, users: np.ndarray) -> np.ndarray:
     """(len(users), d) dense rows, 0 where missing."""
     out = np.zeros((len(users), R.n_items))
@@ -66,19 +58,10 @@ def course_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixture:
     mean of (X - mu_j)^2 over all n d entries of the zero-filled matrix, uniform weights."""
     chosen = np.random.RandomState(seed).choice(R.n_users, K, replace=False)
     means = _rows(R, chosen)
-    sums, _, total_sq = _column_moments(R)
+    sums, _, total_sq = column_moments(R)
     n, d = R.shape
     var = (total_sq - 2.0 * means @ sums + n * np.einsum("kd,kd->k", means, means)) / (n * d)
     return SphericalMixture(np.ascontiguousarray(means.T), var, np.full(K, 1.0 / K))
-
-
-def _item_means(R: RatingMatrix) -> tuple[np.ndarray, float, float]:
-    """(item means (d,), global mean, global variance) of the observed ratings; unrated items get the global mean."""
-    sums, counts, total_sq = _column_moments(R)
-    mean = sums.sum() / R.nnz
-    var = max(total_sq / R.nnz - mean * mean, 1e-12)
-    item = np.where(counts > 0, sums / np.maximum(counts, 1), mean)
-    return item, mean, var
 
 
 def kmeans_plus_plus_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixture:
@@ -86,7 +69,7 @@ def kmeans_plus_plus_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixtu
     the mean squared error of its observed ratings to the nearest centre so far; a centre is the
     user's ratings with item means where the user has none. Variances start at the global one."""
     rng = np.random.RandomState(seed)
-    item, _, var = _item_means(R)
+    item, _, var = item_means(R)
     counts = np.maximum(R.user_counts(), 1).astype(np.float64)
     centres = np.empty((R.n_items, K))
     nearest = np.full(R.n_users, np.inf)
@@ -108,7 +91,7 @@ def kmeans_plus_plus_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixtu
 def random_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixture:
     """Item means plus Gaussian noise of half the global standard deviation; global variance."""
     rng = np.random.RandomState(seed)
-    item, _, var = _item_means(R)
+    item, _, var = item_means(R)
     means_t = item[:, None] + 0.5 * np.sqrt(var) * rng.standard_normal((R.n_items, K))
     return SphericalMixture(means_t, np.full(K, var), np.full(K, 1.0 / K))
 
@@ -322,18 +305,3 @@ class MixtureCompleter(Estimator):
         users, items = check_pairs(users, items, self.n_users_, self.n_items_)
         with numba_threads(self.n_threads):
             return masked.predict_pairs(self.resp_, self.mixture_.means_t, users, items)
-
-
-def check_pairs(users, items, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """Validated (m,) int64 arrays of user and item indices within the fitted matrix."""
-    users = np.atleast_1d(np.asarray(users))
-    items = np.atleast_1d(np.asarray(items))
-    if users.shape != items.shape or users.ndim != 1:
-        raise ValueError(f"users and items must be 1-D of one length, got {users.shape} and {items.shape}")
-    for name, ids, n in (("user", users, n_users), ("item", items, n_items)):
-        if ids.size and ids.dtype.kind not in "iu":
-            raise ValueError(f"{name} indices must be integers, got dtype {ids.dtype}")
-        bad = np.flatnonzero((ids < 0) | (ids >= n))
-        if bad.size:
-            raise ValueError(f"{name} index {ids[bad[0]]} is outside 0..{n - 1}")
-    return users.astype(np.int64), items.astype(np.int64)

@@ -34,7 +34,6 @@ from ._kernels.discrete import mixture_estep
 from ._validation import check_features, check_float, check_int, check_samples, seed_list
 from .chunks import even_chunks
 from .metrics import bic
-from .ratings import RatingMatrix
 
 __all__ = ["BernoulliMixture", "PoissonMixture"]
 
@@ -47,13 +46,6 @@ class DiscreteMixtureParams:
 
     weights: np.ndarray
     means: np.ndarray
-
-
-def check_dense(X, name: str) -> np.ndarray:
-    """``check_samples`` (a new (n, d) float64 array), also refusing a RatingMatrix with a ValueError."""
-    if isinstance(X, RatingMatrix):
-        raise ValueError(f"{name}: a RatingMatrix is sparse input, pass a dense (n, d) array")
-    return check_samples(X, name)
 
 
 def check_entries(X: np.ndarray, ok: np.ndarray, who: str, requirement: str) -> None:
@@ -91,7 +83,7 @@ class _DiscreteMixture(Estimator):
 
     def _check_data(self, X) -> np.ndarray:
         """A float64 (n, d) copy of ``X``, its values checked by the subclass."""
-        X = check_dense(X, f"X ({type(self).__name__})")
+        X = check_samples(X, f"X ({type(self).__name__})")
         self._check_values(X)
         return X
 

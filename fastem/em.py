@@ -3,8 +3,10 @@
 A model plugs in three callables over its own parameter object ``params``:
 
 - ``initialize(seed) -> params``: the starting point of one run;
-- ``e_step(params) -> (stats, bound)``: expected sufficient statistics under ``params`` and the
-  bound (log-likelihood or ELBO) of the data under ``params``;
+- ``e_step(params) -> (stats, bound)`` or ``(stats, bound, log_likelihood)``: expected
+  sufficient statistics under ``params`` and the bound (the ELBO; the log-likelihood itself
+  for an exact E-step) of the data under ``params``; a model whose E-step is approximate
+  also returns the log-likelihood, recorded beside the bound;
 - ``m_step(stats, params) -> params``: new parameters from the statistics.
 
 One iteration is an E-step followed by an M-step, so the parameters returned after convergence
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -33,7 +35,9 @@ class BoundDecreaseWarning(RuntimeWarning):
 
 @dataclass
 class EMFit:
-    """One EM run: final parameters, the last E-step's bound and the bound of every iteration."""
+    """One EM run: final parameters, the last E-step's bound, and per iteration the bound
+    (``history``) and the log-likelihood (``log_likelihood_history``; equal to the bound
+    for an exact E-step)."""
 
     params: Any
     bound: float
@@ -42,7 +46,7 @@ class EMFit:
     converged: bool
     seed: int | None = None
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
+    log_likelihood_history: np.ndarray | None = None
 
 
 def relative_tolerance(tol: float) -> Callable[[float, float], bool]:
@@ -65,10 +69,12 @@ def run(params, e_step, m_step, *, converged, max_iter: int, callback=None, seed
     """
     start = time.perf_counter()
     history: list[float] = []
+    ll_history: list[float] = []
     bound, done = float(initial_bound), False
     for iteration in range(1, max_iter + 1):
-        stats, new_bound = e_step(params)
+        stats, new_bound, *log_likelihood = e_step(params)
         new_bound = float(new_bound)
+        ll_history.append(float(log_likelihood[0]) if log_likelihood else new_bound)
         if not np.isfinite(new_bound):
             raise ValueError(f"EM bound became {new_bound} at iteration {iteration}: degenerate data or parameters")
         params = m_step(stats, params)
@@ -82,7 +88,8 @@ def run(params, e_step, m_step, *, converged, max_iter: int, callback=None, seed
             break
         if done:
             break
-    return EMFit(params, bound, np.asarray(history), len(history), done, seed, time.perf_counter() - start)
+    return EMFit(params, bound, np.asarray(history), len(history), done, seed, time.perf_counter() - start,
+                 np.asarray(ll_history))
 
 
 def fit_best(initialize, e_step, m_step, seeds, *, converged, max_iter: int, callback=None,

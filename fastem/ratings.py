@@ -151,6 +151,25 @@ def _check_csr(indptr, indices, values, n_users, n_items) -> None:
         raise ValueError("ratings must be finite")
 
 
+# ---------------------------------------------------------------- summaries
+
+def column_moments(R: RatingMatrix) -> tuple[np.ndarray, np.ndarray, float]:
+    """(column sums (d,), column counts (d,), sum of squares) of the observed ratings."""
+    values = R.values.astype(np.float64)
+    sums = np.bincount(R.indices, weights=values, minlength=R.n_items)
+    counts = np.bincount(R.indices, minlength=R.n_items).astype(np.float64)
+    return sums, counts, float(values @ values)
+
+
+def item_means(R: RatingMatrix) -> tuple[np.ndarray, float, float]:
+    """(item means (d,), global mean, global variance) of the observed ratings; unrated items get the global mean."""
+    sums, counts, total_sq = column_moments(R)
+    mean = sums.sum() / R.nnz
+    var = max(total_sq / R.nnz - mean * mean, 1e-12)
+    item = np.where(counts > 0, sums / np.maximum(counts, 1), mean)
+    return item, mean, var
+
+
 # ---------------------------------------------------------------- constructors
 
 def from_dense(X) -> RatingMatrix:

@@ -29,10 +29,9 @@ import numpy as np
 
 from ._base import Estimator
 from ._kernels.vae import adam_ascent
-from ._validation import check_choice, check_float, check_int
-from .completion import _item_means, check_pairs
-from .discrete import check_binary, check_dense
-from .ratings import RatingMatrix, load_ratings
+from ._validation import check_choice, check_float, check_int, check_pairs, check_samples
+from .discrete import check_binary
+from .ratings import RatingMatrix, item_means, load_ratings
 
 __all__ = ["VAE"]
 
@@ -219,7 +218,7 @@ class VAE(Estimator):
 
     def _binary(self, X) -> np.ndarray:
         """X as an (n, d) float64 array of 0/1, or ValueError naming likelihood."""
-        X = check_dense(X, "X (likelihood='bernoulli')")
+        X = check_samples(X, "X (likelihood='bernoulli')")
         check_binary(X, "likelihood='bernoulli'")
         return X
 
@@ -268,7 +267,7 @@ class VAE(Estimator):
         rng = np.random.default_rng(self.random_state)
         if self.likelihood == "gaussian":
             R = self._ratings(X)
-            self.item_means_ = _item_means(R)[0]
+            self.item_means_ = item_means(R)[0]
             self.rating_range_ = (float(R.values.min()), float(R.values.max()))
             data, n, d = self._read(R)
             log_noise = np.log(max(np.var(data[1]), 1e-6))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 import naive
-from fastem import MixtureCompleter, load_ratings, select_k
+from fastem import MixtureCompleter, select_k
 from fastem.cli import main, parse_seeds
 from strategies import masked_matrices
 

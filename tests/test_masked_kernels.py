@@ -1,5 +1,4 @@
 """The sparse spherical-mixture kernels against the naive dense NumPy references."""
-import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
