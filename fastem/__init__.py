@@ -6,9 +6,10 @@ from .metrics import mae, rmse
 from .kmeans import KMeans
 from .mixture import GaussianMixture
 from .ratings import RatingMatrix, load_ratings
+from .recommenders import RECOMMENDERS, evaluate
 from .selection import select_k
 from .vae import VAE
 
 __version__ = "0.1.0"
 
-__all__ = ["RatingMatrix", "load_ratings", "datasets", "em", "MixtureCompleter", "rmse", "mae", "select_k", "BernoulliMixture", "PoissonMixture", "VAE", "KMeans", "GaussianMixture"]
+__all__ = ["RatingMatrix", "load_ratings", "datasets", "em", "MixtureCompleter", "rmse", "mae", "select_k", "RECOMMENDERS", "evaluate", "BernoulliMixture", "PoissonMixture", "VAE", "KMeans", "GaussianMixture"]
