@@ -133,6 +133,9 @@ def test_select_k_rows():
         select_k(ratings(), model="nope")
 
 
+JSON_KEYS = {"k", "best_seed", "log_likelihood", "bic", "bic_score", "n_iter", "seconds", "rmse"}
+
+
 def test_cli_fit_json_with_gold(tmp_path, capsys):
     X = ratings(3)
     np.savetxt(tmp_path / "x.txt", X, fmt="%d")
@@ -142,7 +145,7 @@ def test_cli_fit_json_with_gold(tmp_path, capsys):
                  "--gold", str(tmp_path / "gold.txt"), "--threads", "1"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["k"] for r in rows] == [1, 2]
-    assert set(rows[0]) == {"k", "best_seed", "log_likelihood", "bic", "bic_score", "n_iter", "seconds", "rmse"}
+    assert set(rows[0]) == JSON_KEYS
     expected = select_k(X, ks=[1, 2], seeds=[0, 1, 2])
     assert rows[1]["log_likelihood"] == pytest.approx(expected[1]["log_likelihood"], rel=1e-12)
     assert 0 < rows[1]["rmse"] < 2

@@ -6,6 +6,9 @@ from fastem import RECOMMENDERS, evaluate, load_ratings, rmse
 from fastem.recommenders import holdout
 
 
+SCORE_KEYS = {"rmse", "mae", "seconds"}
+
+
 def small_ratings():
     rng = np.random.default_rng(0)
     types = rng.integers(0, 3, 60)
@@ -19,7 +22,7 @@ def test_every_recommender_fits_and_predicts():
     train, test = R.split(0.2, seed=1)
     for name, factory in RECOMMENDERS.items():
         scores = evaluate(factory(), train, test)
-        assert set(scores) == {"rmse", "mae", "seconds"}, name
+        assert set(scores) == SCORE_KEYS, name
         assert 0 <= scores["mae"] <= scores["rmse"] < 2.0, (name, scores)
 
 
