@@ -64,6 +64,38 @@ def squared_errors(indptr, indices, values, means_t):
     return out
 
 
+@njit(cache=True, error_model="numpy")
+def chunk_statistics(indptr, indices, values, lo, hi, means_t, log_weights, variances, s0, s1, small):
+    """Statistics of users lo..hi-1 into fresh s0, s1 (d, K) and small (3, K); returns their log-likelihood.
+
+    small rows: sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj.
+    """
+    d, K = means_t.shape
+    for i in range(d):
+        for j in range(K):
+            s0[i, j] = 0.0
+            s1[i, j] = 0.0
+    sq = np.empty(K)
+    log_joint = np.empty(K)
+    r = np.empty(K)
+    ll = 0.0
+    for u in range(lo, hi):
+        user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, sq, log_joint)
+        ll += normalize_log(log_joint, r)
+        n_u = indptr[u + 1] - indptr[u]
+        for j in range(K):
+            small[0, j] += r[j]
+            small[1, j] += r[j] * n_u
+            small[2, j] += r[j] * sq[j]
+        for p in range(indptr[u], indptr[u + 1]):
+            i = indices[p]
+            x = np.float64(values[p])
+            for j in range(K):
+                s0[i, j] += r[j]
+                s1[i, j] += r[j] * x
+    return ll
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def em_statistics(indptr, indices, values, chunks, means_t, log_weights, variances, n_threads):
     """One fused sweep over the ratings: E-step and the M-step's sufficient statistics.
@@ -93,30 +125,8 @@ def em_statistics(indptr, indices, values, chunks, means_t, log_weights, varianc
         wave = min(width, n_chunks - first)
         for t in prange(wave):
             c = first + t
-            b0 = buf0[t]
-            b1 = buf1[t]
-            b0[:] = 0.0
-            b1[:] = 0.0
-            sq = np.empty(K)
-            log_joint = np.empty(K)
-            r = np.empty(K)
-            small = chunk_small[c]
-            ll = 0.0
-            for u in range(chunks[c], chunks[c + 1]):
-                user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, sq, log_joint)
-                ll += normalize_log(log_joint, r)
-                n_u = indptr[u + 1] - indptr[u]
-                for j in range(K):
-                    small[0, j] += r[j]
-                    small[1, j] += r[j] * n_u
-                    small[2, j] += r[j] * sq[j]
-                for p in range(indptr[u], indptr[u + 1]):
-                    i = indices[p]
-                    x = np.float64(values[p])
-                    for j in range(K):
-                        b0[i, j] += r[j]
-                        b1[i, j] += r[j] * x
-            chunk_ll[c] = ll
+            chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], means_t,
+                                           log_weights, variances, buf0[t], buf1[t], chunk_small[c])
         for i in prange(d):
             for t in range(wave):
                 for j in range(K):
@@ -126,7 +136,9 @@ def em_statistics(indptr, indices, values, chunks, means_t, log_weights, varianc
     sums = np.zeros((3, K))
     for c in range(n_chunks):
         log_likelihood += chunk_ll[c]
-        sums += chunk_small[c]
+        for row in range(3):
+            for j in range(K):
+                sums[row, j] += chunk_small[c, row, j]
     return log_likelihood, sums[0], sums[1], sums[2], s0, s1
 
 
