@@ -46,3 +46,10 @@ def test_missing_data_says_how_to_get_it(tmp_path, monkeypatch, capsys):
 def test_netflix_gold_agrees_with_observed_ratings(reference_dir):
     R, gold = datasets.netflix()
     np.testing.assert_array_equal(gold[R.rows(), R.indices], R.values)
+
+
+def test_package_checksums_equal_the_data_folder_list():
+    from pathlib import Path
+
+    listed = dict(line.split()[::-1] for line in (Path(__file__).parents[1] / "data" / "SHA256SUMS").read_text().splitlines())
+    assert listed == datasets.CHECKSUMS
