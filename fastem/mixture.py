@@ -14,14 +14,13 @@ each missing entry replaced by its column's observed mean.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from . import em
+from . import em, metrics
 from ._kernels.dense import estep_conditional, estep_diagonal, estep_triangular
 from ._base import Estimator, numba_threads
 from ._validation import check_choice, check_features, check_float, check_int, check_samples, seed_list
@@ -478,17 +477,17 @@ class GaussianMixture(Estimator):
             raise ValueError("log-likelihood is not finite for some samples: ill-conditioned covariances")
         return out
 
+    def _n_parameters(self) -> int:
+        return n_parameters(self.n_components, self.n_features_in_, self.covariance_type)
+
     def bic(self, X) -> float:
         """Bayesian information criterion -2 log L + p ln n (lower is better)."""
         n = np.shape(X)[0]
-        return -2 * self.score(X) * n + n_parameters(self.n_components, self.n_features_in_,
-                                                      self.covariance_type) * math.log(n)
+        return metrics.bic(self.score(X) * n, self._n_parameters(), n)
 
     def aic(self, X) -> float:
         """Akaike information criterion -2 log L + 2 p (lower is better)."""
-        n = np.shape(X)[0]
-        return -2 * self.score(X) * n + 2 * n_parameters(self.n_components, self.n_features_in_,
-                                                          self.covariance_type)
+        return metrics.aic(self.score(X) * np.shape(X)[0], self._n_parameters())
 
     def sample(self, n_samples=1):
         """Draw (X (n_samples, d), labels (n_samples,)) from the fitted mixture, as scikit-learn does."""

@@ -39,7 +39,7 @@ class RatingMatrix:
     user_ids, item_ids : (n_users,), (n_items,) int64 or None, original ids of triplet files.
     """
 
-    __slots__ = ("indptr", "indices", "values", "shape", "user_ids", "item_ids")
+    __slots__ = ("indptr", "indices", "values", "shape", "user_ids", "item_ids", "_moments")
 
     def __init__(self, indptr, indices, values, shape, user_ids=None, item_ids=None):
         n_users, n_items = (int(s) for s in shape)
@@ -53,6 +53,7 @@ class RatingMatrix:
         _check_csr(indptr, indices, values, n_users, n_items)
         self.indptr, self.indices, self.values = (_readonly(a) for a in (indptr, indices, values))
         self.shape = (n_users, n_items)
+        self._moments = None
         self.user_ids = None if user_ids is None else _readonly(np.asarray(user_ids, dtype=np.int64))
         self.item_ids = None if item_ids is None else _readonly(np.asarray(item_ids, dtype=np.int64))
         for name, ids, n in (("user_ids", self.user_ids, n_users), ("item_ids", self.item_ids, n_items)):
@@ -124,11 +125,10 @@ class RatingMatrix:
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
-    if a.flags.writeable:
-        a = a.copy() if a.base is not None else a
-        a.flags.writeable = False
-    return a
+    """A read-only view of ``a`` (contiguous); the caller's own array keeps its flags."""
+    view = np.ascontiguousarray(a).view()
+    view.flags.writeable = False
+    return view
 
 
 def _check_csr(indptr, indices, values, n_users, n_items) -> None:
@@ -146,7 +146,9 @@ def _check_csr(indptr, indices, values, n_users, n_items) -> None:
         bad = np.flatnonzero((step <= 0) & ~row_start[1:])
         if bad.size:
             user = int(np.searchsorted(indptr, bad[0] + 1, side="right") - 1)
-            raise ValueError(f"items of user {user} are not strictly increasing (duplicate or unsorted entry)")
+            item = int(indices[bad[0] + 1])
+            raise ValueError(f"items of user {user} are not strictly increasing: item {item} is stored twice "
+                             "or out of order")
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise ValueError("ratings must be finite")
 
@@ -154,11 +156,17 @@ def _check_csr(indptr, indices, values, n_users, n_items) -> None:
 # ---------------------------------------------------------------- summaries
 
 def column_moments(R: RatingMatrix) -> tuple[np.ndarray, np.ndarray, float]:
-    """(column sums (d,), column counts (d,), sum of squares) of the observed ratings."""
+    """(column sums (d,), column counts (d,), sum of squares) of the observed ratings.
+
+    Computed once per matrix (its arrays are read-only) and kept: every seed's start uses them.
+    """
+    if R._moments is not None:
+        return R._moments
     values = R.values.astype(np.float64)
     sums = np.bincount(R.indices, weights=values, minlength=R.n_items)
     counts = np.bincount(R.indices, minlength=R.n_items).astype(np.float64)
-    return sums, counts, float(values @ values)
+    R._moments = (_readonly(sums), _readonly(counts), float(values @ values))
+    return R._moments
 
 
 def item_means(R: RatingMatrix) -> tuple[np.ndarray, float, float]:
@@ -194,15 +202,9 @@ def from_scipy(M) -> RatingMatrix:
     csr = sp.csr_matrix(M)
     if csr.ndim != 2:
         raise ValueError(f"a rating matrix must be 2-D, got shape {csr.shape}")
-    if not csr.has_canonical_format:
-        dup = csr.copy()
-        dup.sort_indices()
-        step = np.diff(dup.indices)
-        starts = np.zeros(len(dup.indices), dtype=bool)
-        starts[dup.indptr[:-1][dup.indptr[:-1] < len(starts)]] = True
-        if np.any((step == 0) & ~starts[1:]):
-            raise ValueError("the sparse matrix stores a (user, item) entry twice; sum or drop duplicates first")
-        csr = dup
+    if not csr.has_sorted_indices:
+        csr = csr.copy()
+        csr.sort_indices()
     data = csr.data.astype(np.float64)
     if not np.all(np.isfinite(data)):
         raise ValueError("the sparse matrix stores a NaN or infinite rating; leave missing entries unstored")

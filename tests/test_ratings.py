@@ -193,3 +193,16 @@ def test_inconsistent_csr_rejected():
         RatingMatrix([0, 1], [5], [1.0], (1, 3))
     with pytest.raises(ValueError, match="finite"):
         RatingMatrix([0, 1], [0], [np.nan], (1, 3))
+
+
+def test_the_callers_arrays_keep_their_flags_and_moments_are_cached():
+    indptr, indices, values = np.array([0, 2]), np.array([0, 2], dtype=np.int32), np.array([1.0, 4.5])
+    R = RatingMatrix(indptr, indices, values, (1, 3))
+    assert indptr.flags.writeable and indices.flags.writeable and values.flags.writeable
+    from fastem.ratings import column_moments
+
+    sums, counts, total_sq = column_moments(R)
+    np.testing.assert_array_equal(sums, [1.0, 0.0, 4.5])
+    np.testing.assert_array_equal(counts, [1, 0, 1])
+    assert total_sq == 1.0 + 4.5**2
+    assert column_moments(R)[0] is sums and not sums.flags.writeable
