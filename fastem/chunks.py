@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 N_CHUNKS = 64
+N_USER_CHUNKS = 16
 MIN_CHUNK_NNZ = 1 << 16
 
 
@@ -18,8 +19,11 @@ def even_chunks(n: int, n_chunks: int = N_CHUNKS) -> np.ndarray:
     return np.linspace(0, n, c + 1).round().astype(np.int64)
 
 
-def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_CHUNKS, min_nnz: int = MIN_CHUNK_NNZ) -> np.ndarray:
+def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_USER_CHUNKS, min_nnz: int = MIN_CHUNK_NNZ) -> np.ndarray:
     """(c + 1,) int64 user boundaries splitting a CSR matrix into runs of about equal nnz.
+
+    The default is few chunks (16) because each chunk owns a d x K statistics buffer in
+    ``masked.em_statistics``; 16 still keeps up to 16 threads busy.
 
     Each run holds at least one user and, data permitting, ``min_nnz`` ratings, so that
     small matrices do not pay for many parallel launches; c <= min(n_chunks, n_users).

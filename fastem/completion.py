@@ -112,7 +112,7 @@ def floor_variances(params: SphericalMixture, min_variance: float) -> SphericalM
 def e_step(R: RatingMatrix, chunks: np.ndarray, params: SphericalMixture):
     """One fused sweep: (statistics tuple, log-likelihood of R under params)."""
     ll, *stats = masked.em_statistics(R.indptr, R.indices, R.values, chunks, params.means_t,
-                                      params.log_weights(), params.variances, numba.get_num_threads())
+                                      params.log_weights(), params.variances)
     return stats, ll
 
 

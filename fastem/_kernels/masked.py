@@ -5,36 +5,54 @@ K values an observed rating meets are contiguous. A user's log joint with compon
 
     log w_j - n_u/2 log(2 pi var_j) - sq_uj / (2 var_j),   sq_uj = sum_{i in C_u} (x_ui - mu_ji)^2
 
-and is written once, in ``user_log_joint``. Work is split into fixed user chunks; statistics
-are accumulated per chunk and added in chunk order, so results do not depend on the number
-of threads.
+and is written once, in ``user_log_joint``. The K-loops run as 8-lane vectors (``simd``) over
+per-item rows padded to Kp = padded(K) components. Work is split into fixed user chunks;
+statistics are accumulated per chunk and added in chunk order, so results do not depend on the
+number of threads.
 """
 import numpy as np
 from numba import njit, prange
 
 from .common import normalize_log
+from .simd import WIDTH, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
 
 
 @njit(cache=True, error_model="numpy")
-def user_squared_errors(indptr, indices, values, u, means_t, sq):
-    """sq (K,) <- sum over user u's observed items i of (x_ui - means_t[i, :])^2."""
-    sq[:] = 0.0
-    for p in range(indptr[u], indptr[u + 1]):
-        i = indices[p]
-        x = np.float64(values[p])
-        for j in range(sq.shape[0]):
-            diff = x - means_t[i, j]
-            sq[j] += diff * diff
+def padded_means(means_t):
+    """(d * Kp,) the (d, K) means with each item's row zero-padded to Kp = padded(K), flat."""
+    d, K = means_t.shape
+    Kp = padded(K)
+    out = np.zeros(d * Kp)
+    for i in range(d):
+        for j in range(K):
+            out[i * Kp + j] = means_t[i, j]
+    return out
 
 
 @njit(cache=True, error_model="numpy")
-def user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, sq, log_joint):
-    """log_joint (K,) <- log w_j + log N(x_u,obs | mu_j,obs, var_j I); also fills sq (K,)."""
-    user_squared_errors(indptr, indices, values, u, means_t, sq)
+def user_squared_errors(indptr, indices, values, u, means_p, sq):
+    """sq (Kp,) <- sum over user u's observed items i of (x_ui - means_p[i, :])^2.
+
+    means_p is the flat (d * Kp,) output of ``padded_means``; each rating meets its item's
+    Kp means as Kp / 8 vectors, summed in rating order (as the scalar loop would).
+    """
+    Kp = sq.shape[0]
+    for block in range(0, Kp, WIDTH):
+        acc = vzero()
+        for p in range(indptr[u], indptr[u + 1]):
+            diff = vsub(vbroadcast(values[p]), vload(means_p, np.intp(indices[p]) * Kp + block))
+            acc = vadd(acc, vmul(diff, diff))
+        vstore(sq, block, acc)
+
+
+@njit(cache=True, error_model="numpy")
+def user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint):
+    """log_joint (K,) <- log w_j + log N(x_u,obs | mu_j,obs, var_j I); also fills sq (Kp,)."""
+    user_squared_errors(indptr, indices, values, u, means_p, sq)
     half_n = 0.5 * (indptr[u + 1] - indptr[u])
-    for j in range(sq.shape[0]):
+    for j in range(log_joint.shape[0]):
         log_joint[j] = (log_weights[j] - half_n * (LOG_2PI + np.log(variances[j]))
                         - sq[j] / (2.0 * variances[j]))
 
@@ -44,12 +62,13 @@ def responsibilities(indptr, indices, values, means_t, log_weights, variances):
     """E-step: (resp (n, K), user_log_likelihood (n,)) over each user's observed entries."""
     n = indptr.shape[0] - 1
     K = means_t.shape[1]
+    means_p = padded_means(means_t)
     resp = np.empty((n, K))
     user_ll = np.empty(n)
     for u in prange(n):
-        sq = np.empty(K)
+        sq = np.empty(padded(K))
         log_joint = np.empty(K)
-        user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, sq, log_joint)
+        user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint)
         user_ll[u] = normalize_log(log_joint, resp[u])
     return resp, user_ll
 
@@ -58,50 +77,60 @@ def responsibilities(indptr, indices, values, means_t, log_weights, variances):
 def squared_errors(indptr, indices, values, means_t):
     """(n, K): each user's squared error to each mean over the user's observed entries."""
     n = indptr.shape[0] - 1
-    out = np.empty((n, means_t.shape[1]))
+    K = means_t.shape[1]
+    Kp = padded(K)
+    means_p = padded_means(means_t)
+    out = np.empty((n, K))
     for u in prange(n):
-        user_squared_errors(indptr, indices, values, u, means_t, out[u])
+        sq = np.empty(Kp)
+        user_squared_errors(indptr, indices, values, u, means_p, sq)
+        out[u] = sq[:K]
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def chunk_statistics(indptr, indices, values, lo, hi, means_t, log_weights, variances, s0, s1, small):
-    """Statistics of users lo..hi-1 into fresh s0, s1 (d, K) and small (3, K); returns their log-likelihood.
+def add_user_statistics(indptr, indices, values, u, r, s0, s1):
+    """s0[i] += r and s1[i] += r x_ui for each of user u's observed items i (flat (d * Kp,) rows, r (Kp,))."""
+    Kp = r.shape[0]
+    for block in range(0, Kp, WIDTH):
+        rv = vload(r, block)
+        for p in range(indptr[u], indptr[u + 1]):
+            at = np.intp(indices[p]) * Kp + block
+            vstore(s0, at, vadd(vload(s0, at), rv))
+            vstore(s1, at, vadd(vload(s1, at), vmul(rv, vbroadcast(values[p]))))
+
+
+@njit(cache=True, error_model="numpy")
+def chunk_statistics(indptr, indices, values, lo, hi, means_p, log_weights, variances, s0, s1, small):
+    """Statistics of users lo..hi-1 into zeroed flat s0, s1 (d * Kp,) and small (3, K); returns their log-likelihood.
 
     small rows: sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj.
     """
-    d, K = means_t.shape
-    for i in range(d):
-        for j in range(K):
-            s0[i, j] = 0.0
-            s1[i, j] = 0.0
-    sq = np.empty(K)
+    K = log_weights.shape[0]
+    Kp = padded(K)
+    sq = np.empty(Kp)
     log_joint = np.empty(K)
-    r = np.empty(K)
+    r = np.zeros(Kp)
     ll = 0.0
     for u in range(lo, hi):
-        user_log_joint(indptr, indices, values, u, means_t, log_weights, variances, sq, log_joint)
-        ll += normalize_log(log_joint, r)
+        user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint)
+        ll += normalize_log(log_joint, r[:K])
         n_u = indptr[u + 1] - indptr[u]
         for j in range(K):
             small[0, j] += r[j]
             small[1, j] += r[j] * n_u
             small[2, j] += r[j] * sq[j]
-        for p in range(indptr[u], indptr[u + 1]):
-            i = indices[p]
-            x = np.float64(values[p])
-            for j in range(K):
-                s0[i, j] += r[j]
-                s1[i, j] += r[j] * x
+        add_user_statistics(indptr, indices, values, u, r, s0, s1)
     return ll
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def em_statistics(indptr, indices, values, chunks, means_t, log_weights, variances, n_threads):
+def em_statistics(indptr, indices, values, chunks, means_t, log_weights, variances):
     """One fused sweep over the ratings: E-step and the M-step's sufficient statistics.
 
-    ``n_threads`` chunks run at a time, each into its own buffer; the buffers are then added
-    in chunk order, so the result is the same for every ``n_threads``.
+    Each chunk of users accumulates into its own buffers; the buffers are then added in
+    chunk order, so the result is the same for every number of threads. Extra memory:
+    2 n_chunks d Kp floats (``chunks`` should be few: see ``completion.statistics_chunks``).
 
     Returns
     -------
@@ -113,25 +142,23 @@ def em_statistics(indptr, indices, values, chunks, means_t, log_weights, varianc
     s1 : (d, K) sum_u r_uj [i in C_u] x_ui.
     """
     d, K = means_t.shape
+    Kp = padded(K)
     n_chunks = chunks.shape[0] - 1
-    width = max(1, min(n_threads, n_chunks))
+    means_p = padded_means(means_t)
     chunk_ll = np.zeros(n_chunks)
     chunk_small = np.zeros((n_chunks, 3, K))
+    buf0 = np.zeros((n_chunks, d * Kp))
+    buf1 = np.zeros((n_chunks, d * Kp))
+    for c in prange(n_chunks):
+        chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], means_p,
+                                       log_weights, variances, buf0[c], buf1[c], chunk_small[c])
     s0 = np.zeros((d, K))
     s1 = np.zeros((d, K))
-    buf0 = np.empty((width, d, K))
-    buf1 = np.empty((width, d, K))
-    for first in range(0, n_chunks, width):
-        wave = min(width, n_chunks - first)
-        for t in prange(wave):
-            c = first + t
-            chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], means_t,
-                                           log_weights, variances, buf0[t], buf1[t], chunk_small[c])
-        for i in prange(d):
-            for t in range(wave):
-                for j in range(K):
-                    s0[i, j] += buf0[t, i, j]
-                    s1[i, j] += buf1[t, i, j]
+    for i in prange(d):
+        for c in range(n_chunks):
+            for j in range(K):
+                s0[i, j] += buf0[c, i * Kp + j]
+                s1[i, j] += buf1[c, i * Kp + j]
     log_likelihood = 0.0
     sums = np.zeros((3, K))
     for c in range(n_chunks):
