@@ -31,19 +31,36 @@ def padded_means(means_t):
     return out
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def squared_error(x, means_p, at):
+    """(x - means_p[at : at + 8])^2 as a Vec8."""
+    diff = vsub(vbroadcast(x), vload(means_p, at))
+    return vmul(diff, diff)
+
+
 @njit(cache=True, error_model="numpy")
 def user_squared_errors(indptr, indices, values, u, means_p, sq):
     """sq (Kp,) <- sum over user u's observed items i of (x_ui - means_p[i, :])^2.
 
     means_p is the flat (d * Kp,) output of ``padded_means``; each rating meets its item's
-    Kp means as Kp / 8 vectors, summed in rating order (as the scalar loop would).
+    Kp means as Kp / 8 vectors, summed in rating order (as the scalar loop would). Blocks go
+    two per sweep over the ratings while two remain, which saves re-reading the ratings.
     """
     Kp = sq.shape[0]
-    for block in range(0, Kp, WIDTH):
+    block = 0
+    while block + 2 * WIDTH <= Kp:
+        acc, acc2 = vzero(), vzero()
+        for p in range(indptr[u], indptr[u + 1]):
+            at = np.intp(indices[p]) * Kp + block
+            acc = vadd(acc, squared_error(values[p], means_p, at))
+            acc2 = vadd(acc2, squared_error(values[p], means_p, at + WIDTH))
+        vstore(sq, block, acc)
+        vstore(sq, block + WIDTH, acc2)
+        block += 2 * WIDTH
+    if block < Kp:
         acc = vzero()
         for p in range(indptr[u], indptr[u + 1]):
-            diff = vsub(vbroadcast(values[p]), vload(means_p, np.intp(indices[p]) * Kp + block))
-            acc = vadd(acc, vmul(diff, diff))
+            acc = vadd(acc, squared_error(values[p], means_p, np.intp(indices[p]) * Kp + block))
         vstore(sq, block, acc)
 
 
@@ -88,16 +105,32 @@ def squared_errors(indptr, indices, values, means_t):
     return out
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def add_rating(s0, s1, at, r, x):
+    """s0[at : at + 8] += r and s1[at : at + 8] += r x, for a Vec8 r and a float64 x."""
+    vstore(s0, at, vadd(vload(s0, at), r))
+    vstore(s1, at, vadd(vload(s1, at), vmul(r, vbroadcast(x))))
+
+
 @njit(cache=True, error_model="numpy")
 def add_user_statistics(indptr, indices, values, u, r, s0, s1):
-    """s0[i] += r and s1[i] += r x_ui for each of user u's observed items i (flat (d * Kp,) rows, r (Kp,))."""
+    """s0[i] += r and s1[i] += r x_ui for each of user u's observed items i (flat (d * Kp,) rows, r (Kp,)).
+
+    Blocks go two per sweep over the ratings, as in ``user_squared_errors``.
+    """
     Kp = r.shape[0]
-    for block in range(0, Kp, WIDTH):
-        rv = vload(r, block)
+    block = 0
+    while block + 2 * WIDTH <= Kp:
+        r1, r2 = vload(r, block), vload(r, block + WIDTH)
         for p in range(indptr[u], indptr[u + 1]):
             at = np.intp(indices[p]) * Kp + block
-            vstore(s0, at, vadd(vload(s0, at), rv))
-            vstore(s1, at, vadd(vload(s1, at), vmul(rv, vbroadcast(values[p]))))
+            add_rating(s0, s1, at, r1, values[p])
+            add_rating(s0, s1, at + WIDTH, r2, values[p])
+        block += 2 * WIDTH
+    if block < Kp:
+        r1 = vload(r, block)
+        for p in range(indptr[u], indptr[u + 1]):
+            add_rating(s0, s1, np.intp(indices[p]) * Kp + block, r1, values[p])
 
 
 @njit(cache=True, error_model="numpy")
