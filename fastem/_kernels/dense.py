@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from .common import normalize_log
+from .simd import WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -34,46 +35,47 @@ BLOCK = 256
 
 
 @njit(cache=True)
-def diagonal_log_joint(x, means_t, prec_t, log_prec_t, log_weights, quad, log_joint):
-    """log_joint (K,) <- log w_k + log N(x_obs | mu_k,obs, diag(prec_k^-2)_obs).
+def diagonal_log_joint(x, means_p, prec_p, log_prec_p, log_weights_p, block, log_joint):
+    """log_joint[block : block + 8] <- log w_k + log N(x_obs | mu_k,obs, diag(prec_k^-2)_obs).
 
-    x (d,) with NaN for missing; means_t, prec_t, log_prec_t (d, K), transposed so the inner
-    loop runs over components; log_weights (K,); quad (K,) workspace.
+    x (d,) with NaN for missing; means_p, prec_p, log_prec_p: flat (d * Kp,) rows of the (d, K)
+    transposed parameters padded to Kp components (``simd.pad_columns``); log_weights_p (Kp,).
     """
-    K = log_weights.shape[0]
+    Kp = log_weights_p.shape[0]
     n_obs = 0
-    log_joint[:] = 0.0
-    quad[:] = 0.0
+    quad = vzero()
+    log_det = vzero()
     for i in range(x.shape[0]):
         if x[i] == x[i]:
             n_obs += 1
-            for k in range(K):
-                z = (x[i] - means_t[i, k]) * prec_t[i, k]
-                quad[k] += z * z
-                log_joint[k] += log_prec_t[i, k]
-    for k in range(K):
-        log_joint[k] += log_weights[k] - 0.5 * (n_obs * LOG_2PI + quad[k])
+            at = i * Kp + block
+            z = vmul(vsub(vbroadcast(x[i]), vload(means_p, at)), vload(prec_p, at))
+            quad = vadd(quad, vmul(z, z))
+            log_det = vadd(log_det, vload(log_prec_p, at))
+    half_quad = vmul(vbroadcast(0.5), vadd(vbroadcast(n_obs * LOG_2PI), quad))
+    vstore(log_joint, block, vadd(log_det, vsub(vload(log_weights_p, block), half_quad)))
 
 
 @njit(cache=True)
-def accumulate_diagonal(x, means_t, variances_t, resp_row, nk, first_t, second_t):
-    """Add one sample's diagonal statistics to nk (K,), first_t (d, K), second_t (d, K).
+def accumulate_diagonal(x, means_p, variances_p, r, block, nk, first, second):
+    """Add one sample's diagonal statistics for components block..block+7: nk (Kp,), first and
+    second flat (d * Kp,) like the parameters; r (Kp,) its responsibilities, zero-padded.
 
     A missing x_i is replaced by its conditional distribution given the component,
     N(mu_ki, var_ki): it adds 0 to first and var_ki to second.
     """
-    K = resp_row.shape[0]
-    for k in range(K):
-        nk[k] += resp_row[k]
+    Kp = r.shape[0]
+    rv = vload(r, block)
+    vstore(nk, block, vadd(vload(nk, block), rv))
     for i in range(x.shape[0]):
+        at = i * Kp + block
         if x[i] == x[i]:
-            for k in range(K):
-                dev = x[i] - means_t[i, k]
-                first_t[i, k] += resp_row[k] * dev
-                second_t[i, k] += resp_row[k] * dev * dev
+            dev = vsub(vbroadcast(x[i]), vload(means_p, at))
+            weighted = vmul(rv, dev)
+            vstore(first, at, vadd(vload(first, at), weighted))
+            vstore(second, at, vadd(vload(second, at), vmul(weighted, dev)))
         else:
-            for k in range(K):
-                second_t[i, k] += resp_row[k] * variances_t[i, k]
+            vstore(second, at, vadd(vload(second, at), vmul(rv, vload(variances_p, at))))
 
 
 @njit(parallel=True, cache=True)
@@ -82,23 +84,37 @@ def estep_diagonal(X, means_t, prec_t, log_weights, bounds, resp, sample_ll):
 
     X (n, d); means_t (d, K) transposed means; prec_t (d, K) = 1 / standard deviation;
     log_weights (K,); bounds (c + 1,). Fills resp (n, K), sample_ll (n,); returns nk (c, K),
-    first (c, d, K), second (c, d, K) (transposed like the parameters).
+    first (c, d, K), second (c, d, K) (transposed like the parameters). The component axis runs
+    as 8-lane vectors (``simd``), padded to Kp = padded(K).
     """
     d, K = means_t.shape
+    Kp = padded(K)
     c = bounds.shape[0] - 1
-    log_prec_t = np.log(prec_t)
-    variances_t = 1.0 / (prec_t * prec_t)
-    nk = np.zeros((c, K))
-    first = np.zeros((c, d, K))
-    second = np.zeros((c, d, K))
+    means_p = pad_columns(means_t)
+    prec_p = pad_columns(prec_t)
+    log_prec_p = pad_columns(np.log(prec_t))
+    variances_p = pad_columns(1.0 / (prec_t * prec_t))
+    log_weights_p = pad_columns(log_weights.reshape(1, K))
+    nk = np.zeros((c, Kp))
+    first = np.zeros((c, d * Kp))
+    second = np.zeros((c, d * Kp))
     for chunk in prange(c):
-        log_joint = np.empty(K)
-        quad = np.empty(K)
+        log_joint = np.empty(Kp)
+        r = np.zeros(Kp)
         for row in range(bounds[chunk], bounds[chunk + 1]):
-            diagonal_log_joint(X[row], means_t, prec_t, log_prec_t, log_weights, quad, log_joint)
-            sample_ll[row] = normalize_log(log_joint, resp[row])
-            accumulate_diagonal(X[row], means_t, variances_t, resp[row], nk[chunk], first[chunk], second[chunk])
-    return nk, first, second
+            x = X[row]
+            for block in range(0, Kp, WIDTH):
+                diagonal_log_joint(x, means_p, prec_p, log_prec_p, log_weights_p, block, log_joint)
+            sample_ll[row] = normalize_log(log_joint[:K], r[:K])
+            resp[row] = r[:K]
+            for block in range(0, Kp, WIDTH):
+                accumulate_diagonal(x, means_p, variances_p, r, block, nk[chunk], first[chunk], second[chunk])
+    first_t = np.empty((c, d, K))
+    second_t = np.empty((c, d, K))
+    for chunk in range(c):
+        first_t[chunk] = unpad_columns(first[chunk], K)
+        second_t[chunk] = unpad_columns(second[chunk], K)
+    return np.ascontiguousarray(nk[:, :K]), first_t, second_t
 
 
 @njit(cache=True)

@@ -14,21 +14,9 @@ import numpy as np
 from numba import njit, prange
 
 from .common import normalize_log
-from .simd import WIDTH, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
+from .simd import WIDTH, pad_columns, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
-
-
-@njit(cache=True, error_model="numpy")
-def padded_means(means_t):
-    """(d * Kp,) the (d, K) means with each item's row zero-padded to Kp = padded(K), flat."""
-    d, K = means_t.shape
-    Kp = padded(K)
-    out = np.zeros(d * Kp)
-    for i in range(d):
-        for j in range(K):
-            out[i * Kp + j] = means_t[i, j]
-    return out
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -42,7 +30,7 @@ def squared_error(x, means_p, at):
 def user_squared_errors(indptr, indices, values, u, means_p, sq):
     """sq (Kp,) <- sum over user u's observed items i of (x_ui - means_p[i, :])^2.
 
-    means_p is the flat (d * Kp,) output of ``padded_means``; each rating meets its item's
+    means_p is the flat (d * Kp,) output of ``simd.pad_columns``; each rating meets its item's
     Kp means as Kp / 8 vectors, summed in rating order (as the scalar loop would). Blocks go
     two per sweep over the ratings while two remain, which saves re-reading the ratings.
     """
@@ -79,7 +67,7 @@ def responsibilities(indptr, indices, values, means_t, log_weights, variances):
     """E-step: (resp (n, K), user_log_likelihood (n,)) over each user's observed entries."""
     n = indptr.shape[0] - 1
     K = means_t.shape[1]
-    means_p = padded_means(means_t)
+    means_p = pad_columns(means_t)
     resp = np.empty((n, K))
     user_ll = np.empty(n)
     for u in prange(n):
@@ -96,7 +84,7 @@ def squared_errors(indptr, indices, values, means_t):
     n = indptr.shape[0] - 1
     K = means_t.shape[1]
     Kp = padded(K)
-    means_p = padded_means(means_t)
+    means_p = pad_columns(means_t)
     out = np.empty((n, K))
     for u in prange(n):
         sq = np.empty(Kp)
@@ -177,7 +165,7 @@ def em_statistics(indptr, indices, values, chunks, means_t, log_weights, varianc
     d, K = means_t.shape
     Kp = padded(K)
     n_chunks = chunks.shape[0] - 1
-    means_p = padded_means(means_t)
+    means_p = pad_columns(means_t)
     chunk_ll = np.zeros(n_chunks)
     chunk_small = np.zeros((n_chunks, 3, K))
     buf0 = np.zeros((n_chunks, d * Kp))

@@ -10,6 +10,7 @@ to a multiple of ``WIDTH`` (see ``padded``) so every block is whole.
 Lane-wise arithmetic rounds exactly like the scalar loop it replaces, so results do not
 change with the vector width.
 """
+import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, models, register_model
@@ -102,3 +103,27 @@ def _lanewise(name, doc):
 vadd = _lanewise("fadd", "a + b, lane-wise.")
 vsub = _lanewise("fsub", "a - b, lane-wise.")
 vmul = _lanewise("fmul", "a * b, lane-wise.")
+
+
+@njit(cache=True)
+def pad_columns(a):
+    """(d * Kp,) the rows of a (d, K) float64 array zero-padded to Kp = padded(K), flat."""
+    d, K = a.shape
+    Kp = padded(K)
+    out = np.zeros(d * Kp)
+    for i in range(d):
+        for j in range(K):
+            out[i * Kp + j] = a[i, j]
+    return out
+
+
+@njit(cache=True)
+def unpad_columns(flat, K):
+    """(d, K) from a flat (d * Kp,) array of padded rows."""
+    Kp = padded(K)
+    d = flat.shape[0] // Kp
+    out = np.empty((d, K))
+    for i in range(d):
+        for j in range(K):
+            out[i, j] = flat[i * Kp + j]
+    return out
