@@ -13,6 +13,7 @@ change with the vector width.
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 WIDTH = 8
@@ -45,8 +46,18 @@ def _address(context, builder, array_type, array, offset):
 
 
 def _check_float64_array(array):
-    if not (isinstance(array, types.Array) and array.dtype == types.float64 and array.ndim == 1):
-        raise TypeError(f"Vec8 loads and stores need a 1-D float64 array, got {array}")
+    if not (isinstance(array, types.Array) and array.dtype == types.float64 and array.ndim == 1
+            and array.layout == "C"):
+        raise TypeError(f"Vec8 loads and stores need a contiguous 1-D float64 array, got {array}")
+
+
+def _lane_mask(context, builder, count_type, count):
+    """<8 x i1>: lane i is on when i < count."""
+    i64 = ir.VectorType(ir.IntType(64), WIDTH)
+    count = context.cast(builder, count, count_type, types.int64)
+    splat = builder.insert_element(ir.Constant(i64, ir.Undefined), count, ir.Constant(ir.IntType(32), 0))
+    splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+    return builder.icmp_signed("<", ir.Constant(i64, list(range(WIDTH))), splat)
 
 
 @intrinsic
@@ -90,6 +101,53 @@ def vstore(typingctx, array, offset, vector):
     return types.none(array, offset, vec8), codegen
 
 
+@intrinsic
+def vload_partial(typingctx, array, offset, count, fill):
+    """Lanes i < count from array[offset + i], the others ``fill``; nothing past them is read."""
+    _check_float64_array(array)
+
+    def codegen(context, builder, signature, args):
+        offset = context.cast(builder, args[1], signature.args[1], types.intp)
+        mask = _lane_mask(context, builder, signature.args[2], args[2])
+        fill = context.cast(builder, args[3], signature.args[3], types.float64)
+        splat = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), fill, ir.Constant(ir.IntType(32), 0))
+        splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        address = _address(context, builder, signature.args[0], args[0], offset)
+        load = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VECTOR, [address.type, ir.IntType(32), mask.type, _VECTOR]),
+            f"llvm.masked.load.v{WIDTH}f64.p0v{WIDTH}f64")
+        return builder.call(load, [address, ir.Constant(ir.IntType(32), 8), mask, splat])
+    return vec8(array, offset, count, fill), codegen
+
+
+@intrinsic
+def vstore_partial(typingctx, array, offset, count, vector):
+    """array[offset + i] = vector[i] for lanes i < count; nothing past them is written."""
+    _check_float64_array(array)
+
+    def codegen(context, builder, signature, args):
+        offset = context.cast(builder, args[1], signature.args[1], types.intp)
+        mask = _lane_mask(context, builder, signature.args[2], args[2])
+        address = _address(context, builder, signature.args[0], args[0], offset)
+        store = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR, address.type, ir.IntType(32), mask.type]),
+            f"llvm.masked.store.v{WIDTH}f64.p0v{WIDTH}f64")
+        builder.call(store, [args[3], address, ir.Constant(ir.IntType(32), 8), mask])
+        return context.get_dummy_value()
+    return types.none(array, offset, count, vec8), codegen
+
+
+@intrinsic
+def vsum(typingctx, a):
+    """The sum of a Vec8's lanes, added in lane order."""
+    def codegen(context, builder, signature, args):
+        total = builder.extract_element(args[0], ir.Constant(ir.IntType(32), 0))
+        for lane in range(1, WIDTH):
+            total = builder.fadd(total, builder.extract_element(args[0], ir.Constant(ir.IntType(32), lane)))
+        return total
+    return types.float64(vec8), codegen
+
+
 def _lanewise(name, doc):
     @intrinsic
     def operation(typingctx, a, b):
@@ -103,6 +161,7 @@ def _lanewise(name, doc):
 vadd = _lanewise("fadd", "a + b, lane-wise.")
 vsub = _lanewise("fsub", "a - b, lane-wise.")
 vmul = _lanewise("fmul", "a * b, lane-wise.")
+vdiv = _lanewise("fdiv", "a / b, lane-wise.")
 
 
 @njit(cache=True)
@@ -127,3 +186,49 @@ def unpad_columns(flat, K):
         for j in range(K):
             out[i, j] = flat[i * Kp + j]
     return out
+
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01   # fdlibm's split of ln 2: _LN2_HI has 32 trailing zero bits
+_LN2_LO = 1.90821492927058770002e-10
+_EXP_TERMS = 14                        # Taylor terms of e^r, |r| <= ln(2)/2: truncation < 1e-17 relative
+
+
+def _splat(value):
+    return ir.Constant(_VECTOR, [value] * WIDTH)
+
+
+@intrinsic
+def vexp(typingctx, a):
+    """e^a lane-wise, within about 1 ulp of libm's exp; 0 below -745.13, inf above 709.78, NaN kept.
+
+    Range reduction a = n ln 2 + r with |r| <= ln(2)/2, a degree-13 Taylor polynomial for e^r in
+    Horner form, then scaling by 2^n in two halves so results down to the smallest subnormal
+    stay exact.
+    """
+    def codegen(context, builder, signature, args):
+        x = args[0]
+        i64 = ir.VectorType(ir.IntType(64), WIDTH)
+        is_nan = builder.fcmp_unordered("uno", x, x)
+        safe = builder.select(is_nan, _splat(0.0), x)
+        safe = builder.select(builder.fcmp_ordered(">", safe, _splat(710.0)), _splat(710.0), safe)
+        safe = builder.select(builder.fcmp_ordered("<", safe, _splat(-746.0)), _splat(-746.0), safe)
+        rint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR]),
+                                              f"llvm.rint.v{WIDTH}f64")
+        n = builder.call(rint, [builder.fmul(safe, _splat(_LOG2E))])
+        r = builder.fsub(builder.fsub(safe, builder.fmul(n, _splat(_LN2_HI))), builder.fmul(n, _splat(_LN2_LO)))
+        poly = _splat(1.0)
+        for k in range(_EXP_TERMS - 1, 0, -1):
+            poly = builder.fadd(_splat(1.0), builder.fmul(builder.fmul(poly, r), _splat(1.0 / k)))
+        n_int = builder.fptosi(n, i64)
+        half = builder.ashr(n_int, ir.Constant(i64, [1] * WIDTH))
+        rest = builder.sub(n_int, half)
+
+        def power_of_two(e):
+            biased = builder.shl(builder.add(e, ir.Constant(i64, [1023] * WIDTH)), ir.Constant(i64, [52] * WIDTH))
+            return builder.bitcast(biased, _VECTOR)
+        value = builder.fmul(builder.fmul(poly, power_of_two(half)), power_of_two(rest))
+        value = builder.select(builder.fcmp_ordered("<", x, _splat(-745.1332191019412)), _splat(0.0), value)
+        value = builder.select(builder.fcmp_ordered(">", x, _splat(709.782712893384)), _splat(float("inf")), value)
+        return builder.select(is_nan, x, value)
+    return vec8(vec8), codegen
