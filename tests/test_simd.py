@@ -1,0 +1,80 @@
+"""The 8-lane vector helpers every hot kernel is built on, against NumPy."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from numba import njit
+
+from fastem._kernels.common import normalize_log
+from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vexp, vload, vload_partial,
+                                  vmul, vstore, vstore_partial, vsum)
+
+
+@njit
+def exp_all(x, out):
+    for i in range(0, x.shape[0], WIDTH):
+        vstore(out, i, vexp(vload(x, i)))
+
+
+@njit
+def partial_copy(src, dst, offset, count, fill):
+    vstore_partial(dst, offset, count, vadd(vload_partial(src, offset, count, fill), vmul(vload_partial(src, offset, count, fill), vload_partial(src, offset, count, 0.0))))
+
+
+@njit
+def lane_sum(x):
+    return vsum(vload(x, 0))
+
+
+def test_vexp_is_within_one_ulp_of_libm_everywhere():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-746, 0, 400_000), rng.uniform(-1, 1, 400_000), rng.uniform(0, 709.7, 400_000),
+                        np.linspace(-745.2, -707, 4000)])
+    out = np.empty_like(x)
+    exp_all(x, out)
+    ref = np.exp(x)
+    assert np.max(np.abs(out - ref) / np.spacing(ref)) <= 1.0
+
+
+def test_vexp_special_values():
+    x = np.array([0.0, -0.0, -np.inf, np.inf, np.nan, -745.2, 709.79, -1e-300])
+    out = np.empty_like(x)
+    exp_all(x, out)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(out, np.exp(x))
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 8])
+def test_partial_loads_and_stores_touch_only_their_lanes(count):
+    src = np.arange(1.0, 17.0)
+    dst = np.full(16, -7.0)
+    partial_copy(src, dst, 4, count, 2.0)  # lanes >= count read as 2.0 and 0.0, and are not stored
+    expected = np.full(16, -7.0)
+    expected[4:4 + count] = src[4:4 + count] + src[4:4 + count] ** 2
+    np.testing.assert_array_equal(dst, expected)
+
+
+def test_lane_sum_adds_in_lane_order():
+    x = np.array([1e16, 1.0, -1e16, 1.0, 0.0, 0.0, 0.0, 0.5])
+    assert lane_sum(x) == ((((1e16 + 1.0) - 1e16) + 1.0) + 0.5)
+
+
+def test_padding_round_trip():
+    a = np.arange(15.0).reshape(3, 5)
+    flat = pad_columns(a)
+    assert padded(5) == 8 and padded(8) == 8 and padded(9) == 16 and flat.shape == (24,)
+    np.testing.assert_array_equal(flat.reshape(3, 8)[:, 5:], 0.0)
+    np.testing.assert_array_equal(unpad_columns(flat, 5), a)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.integers(1, 21), elements=st.floats(-1e4, 1e4)))
+def test_normalize_log_is_softmax_and_logsumexp(log_joint):
+    from scipy.special import logsumexp, softmax
+
+    resp = np.full(log_joint.shape[0] + 3, 9.0)[:log_joint.shape[0]]
+    total = normalize_log(log_joint.copy(), resp)
+    assert total == pytest.approx(logsumexp(log_joint), rel=1e-14, abs=1e-12)
+    np.testing.assert_allclose(resp, softmax(log_joint), rtol=1e-13, atol=1e-300)
+    assert resp.sum() == pytest.approx(1.0, rel=1e-14)
