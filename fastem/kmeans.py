@@ -38,14 +38,14 @@ class Lloyd:
     """The k-means loop over one data set, as E-step / M-step callables for ``fastem.em``."""
 
     def __init__(self, X: np.ndarray):
-        self.X = X
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
         self.complete = ~np.isnan(X).any(axis=1)
         self.bounds = even_chunks(X.shape[0])
 
     def e_step(self, state: LloydState):
         """Assign to the nearest of ``state.centers``; bound = -(cost of ``state``)."""
         labels = np.empty(self.X.shape[0], np.int64)
-        sums, counts, prev_sse = lloyd_pass(self.X, self.complete, state.centers, state.labels,
+        sums, counts, prev_sse = lloyd_pass(self.X, self.complete, np.ascontiguousarray(state.centers), state.labels,
                                             self.bounds, labels)
         sse = prev_sse.sum(axis=0)
         return (labels, sums.sum(axis=0), counts.sum(axis=0), sse), -sse.sum()
