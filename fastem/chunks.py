@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels.simd import padded
+
 N_CHUNKS = 64
 N_USER_CHUNKS = 16
 MIN_CHUNK_NNZ = 1 << 16
@@ -34,3 +36,23 @@ def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_USER_CHUNKS, min_nnz: 
     inner = np.searchsorted(indptr, targets, side="left")
     bounds = np.unique(np.concatenate(([0], np.clip(inner, 1, max(n - 1, 1)), [n])))
     return bounds.astype(np.int64)
+
+
+#: Bytes of s0 and s1 rows one item tile may occupy (most of a 48 KiB L1 data cache).
+TILE_BYTES = 32 * 1024
+#: Fewest ratings per user and tile, on average, for tiling to pay for its bookkeeping.
+MIN_TILE_RATINGS = 16
+
+
+def item_tiles(indptr: np.ndarray, n_items: int, n_components: int) -> np.ndarray:
+    """(t + 1,) int64 item boundaries for the cache blocking of ``masked.em_statistics``.
+
+    Tiles are as narrow as TILE_BYTES allows for two float64 rows of Kp = padded(K) components
+    per item, but no more numerous than the data's density pays for (MIN_TILE_RATINGS ratings
+    per user and tile on average): dense matrices get L1-sized tiles, very sparse ones one tile.
+    """
+    per_tile = max(1, TILE_BYTES // (2 * 8 * padded(n_components)))
+    n_users = max(len(indptr) - 1, 1)
+    by_density = int(indptr[-1]) // (n_users * MIN_TILE_RATINGS)
+    t = max(1, min(-(-n_items // per_tile), by_density))
+    return np.linspace(0, n_items, t + 1).round().astype(np.int64)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from . import em
 from ._base import Estimator, numba_threads
 from ._kernels import masked
 from ._validation import check_choice, check_float, check_int, check_pairs, seed_list
-from .chunks import balanced_chunks
+from .chunks import balanced_chunks, item_tiles
 from .metrics import bic, bic_score
 from .ratings import RatingMatrix, column_moments, item_means, load_ratings
 
@@ -111,7 +110,8 @@ def floor_variances(params: SphericalMixture, min_variance: float) -> SphericalM
 
 def e_step(R: RatingMatrix, chunks: np.ndarray, params: SphericalMixture):
     """One fused sweep: (statistics tuple, log-likelihood of R under params)."""
-    ll, *stats = masked.em_statistics(R.indptr, R.indices, R.values, chunks, params.means_t,
+    tiles = item_tiles(R.indptr, R.n_items, params.means_t.shape[1])
+    ll, *stats = masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiles, params.means_t,
                                       params.log_weights(), params.variances)
     return stats, ll
 

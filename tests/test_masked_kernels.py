@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import naive
 from fastem import load_ratings
 from fastem._base import numba_threads
-from fastem.chunks import balanced_chunks, even_chunks
+from fastem.chunks import balanced_chunks, even_chunks, item_tiles
 from fastem.completion import SphericalMixture, e_step, m_step
 from fastem._kernels import masked
 from strategies import masked_matrices, spherical_mixtures
@@ -55,22 +55,32 @@ def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
 
 
 @settings(max_examples=15, deadline=None)
-@given(masked_matrices(max_users=60, max_items=10))
-def test_statistics_do_not_depend_on_thread_count(Xm):
+@given(masked_matrices(max_users=60, max_items=10), st.integers(1, 9))
+def test_statistics_do_not_depend_on_threads_or_tiles(Xm, n_tiles):
     X, _ = Xm
     R = load_ratings(X)
     K = min(3, R.n_users)
     means, variances, weights = np.linspace(1, 5, K * R.n_items).reshape(K, -1), np.ones(K), np.full(K, 1 / K)
     p = as_params(means, variances, weights)
     chunks = balanced_chunks(R.indptr, n_chunks=7, min_nnz=1)
+    one_tile = np.array([0, R.n_items])
+    tiles = np.unique(np.linspace(0, R.n_items, n_tiles + 1).round().astype(np.int64))
     out = []
-    for threads in (1, 2):
+    for threads, tiling in ((1, one_tile), (2, one_tile), (2, tiles)):
         with numba_threads(threads):
-            out.append(masked.em_statistics(R.indptr, R.indices, R.values, chunks, p.means_t, p.log_weights(),
-                                            p.variances))
+            out.append(masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiling, p.means_t,
+                                            p.log_weights(), p.variances))
     for other in out[1:]:
         for a, b in zip(out[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+def test_item_tiles_follow_cache_and_density():
+    dense = np.arange(0, 1201 * 1200, 1200)              # 1200 users x 1200 items, all rated
+    assert list(item_tiles(dense, 1200, 12)) == list(np.linspace(0, 1200, 11).round())   # 128 items fit: 10 tiles
+    sparse = np.arange(0, 1001 * 20, 20)                 # 20 ratings per user: tiling does not pay
+    assert list(item_tiles(sparse, 17770, 12)) == [0, 17770]
+    assert list(item_tiles(np.zeros(1, np.int64), 5, 3)) == [0, 5]
 
 
 def test_squared_errors_and_predict_pairs_match_dense():

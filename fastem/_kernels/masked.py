@@ -17,6 +17,8 @@ from .common import normalize_log
 from .simd import WIDTH, pad_columns, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
+#: Users whose E-step runs before their statistics are added tile by tile.
+GROUP = 32
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -101,57 +103,76 @@ def add_rating(s0, s1, at, r, x):
 
 
 @njit(cache=True, error_model="numpy")
-def add_user_statistics(indptr, indices, values, u, r, s0, s1):
-    """s0[i] += r and s1[i] += r x_ui for each of user u's observed items i (flat (d * Kp,) rows, r (Kp,)).
+def add_group_statistics(indptr, indices, values, first, last, group_resp, tiles, cursor, s0, s1):
+    """s0[i] += r_u and s1[i] += r_u x_ui over the observed items i of users first..last-1.
 
-    Blocks go two per sweep over the ratings, as in ``user_squared_errors``.
+    group_resp (last - first, Kp): their responsibilities, zero-padded; s0, s1 flat (d * Kp,).
+    The items go tile by tile (``tiles``: (t + 1,) item boundaries), all the users' ratings in
+    one tile before the next, so a tile's rows of s0 and s1 stay in cache; every (i, j) still
+    receives its users in order. cursor (last - first,) is workspace.
     """
-    Kp = r.shape[0]
-    block = 0
-    while block + 2 * WIDTH <= Kp:
-        r1, r2 = vload(r, block), vload(r, block + WIDTH)
-        for p in range(indptr[u], indptr[u + 1]):
-            at = np.intp(indices[p]) * Kp + block
-            add_rating(s0, s1, at, r1, values[p])
-            add_rating(s0, s1, at + WIDTH, r2, values[p])
-        block += 2 * WIDTH
-    if block < Kp:
-        r1 = vload(r, block)
-        for p in range(indptr[u], indptr[u + 1]):
-            add_rating(s0, s1, np.intp(indices[p]) * Kp + block, r1, values[p])
+    Kp = group_resp.shape[1]
+    for u in range(first, last):
+        cursor[u - first] = indptr[u]
+    for t in range(1, tiles.shape[0]):
+        tile_end = tiles[t]
+        for u in range(first, last):
+            r = group_resp[u - first]
+            start, end, stop = cursor[u - first], cursor[u - first], indptr[u + 1]
+            while end < stop and indices[end] < tile_end:
+                end += 1
+            cursor[u - first] = end
+            block = 0
+            while block + 2 * WIDTH <= Kp:
+                r1, r2 = vload(r, block), vload(r, block + WIDTH)
+                for p in range(start, end):
+                    at = np.intp(indices[p]) * Kp + block
+                    add_rating(s0, s1, at, r1, values[p])
+                    add_rating(s0, s1, at + WIDTH, r2, values[p])
+                block += 2 * WIDTH
+            if block < Kp:
+                r1 = vload(r, block)
+                for p in range(start, end):
+                    add_rating(s0, s1, np.intp(indices[p]) * Kp + block, r1, values[p])
 
 
 @njit(cache=True, error_model="numpy")
-def chunk_statistics(indptr, indices, values, lo, hi, means_p, log_weights, variances, s0, s1, small):
+def chunk_statistics(indptr, indices, values, lo, hi, tiles, means_p, log_weights, variances, s0, s1, small):
     """Statistics of users lo..hi-1 into zeroed flat s0, s1 (d * Kp,) and small (3, K); returns their log-likelihood.
 
-    small rows: sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj.
+    small rows: sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj. Users go in groups of GROUP:
+    the E-step of the group, then its statistics tile by tile (``add_group_statistics``).
     """
     K = log_weights.shape[0]
     Kp = padded(K)
     sq = np.empty(Kp)
     log_joint = np.empty(K)
-    r = np.zeros(Kp)
+    group_resp = np.zeros((GROUP, Kp))
+    cursor = np.empty(GROUP, np.int64)
     ll = 0.0
-    for u in range(lo, hi):
-        user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint)
-        ll += normalize_log(log_joint, r[:K])
-        n_u = indptr[u + 1] - indptr[u]
-        for j in range(K):
-            small[0, j] += r[j]
-            small[1, j] += r[j] * n_u
-            small[2, j] += r[j] * sq[j]
-        add_user_statistics(indptr, indices, values, u, r, s0, s1)
+    for first in range(lo, hi, GROUP):
+        last = min(hi, first + GROUP)
+        for u in range(first, last):
+            r = group_resp[u - first]
+            user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint)
+            ll += normalize_log(log_joint, r[:K])
+            n_u = indptr[u + 1] - indptr[u]
+            for j in range(K):
+                small[0, j] += r[j]
+                small[1, j] += r[j] * n_u
+                small[2, j] += r[j] * sq[j]
+        add_group_statistics(indptr, indices, values, first, last, group_resp, tiles, cursor, s0, s1)
     return ll
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def em_statistics(indptr, indices, values, chunks, means_t, log_weights, variances):
+def em_statistics(indptr, indices, values, chunks, tiles, means_t, log_weights, variances):
     """One fused sweep over the ratings: E-step and the M-step's sufficient statistics.
 
-    Each chunk of users accumulates into its own buffers; the buffers are then added in
-    chunk order, so the result is the same for every number of threads. Extra memory:
-    2 n_chunks d Kp floats (``chunks`` should be few: see ``completion.statistics_chunks``).
+    Each chunk of users (``chunks``: (c + 1,) user boundaries, ``fastem.chunks.balanced_chunks``)
+    accumulates into its own buffers; the buffers are then added in chunk order, so the result
+    is the same for every number of threads. Extra memory: 2 c d Kp floats. ``tiles``: (t + 1,)
+    item boundaries (``fastem.chunks.item_tiles``) for the cache blocking of the statistics.
 
     Returns
     -------
@@ -171,7 +192,7 @@ def em_statistics(indptr, indices, values, chunks, means_t, log_weights, varianc
     buf0 = np.zeros((n_chunks, d * Kp))
     buf1 = np.zeros((n_chunks, d * Kp))
     for c in prange(n_chunks):
-        chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], means_p,
+        chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], tiles, means_p,
                                        log_weights, variances, buf0[c], buf1[c], chunk_small[c])
     s0 = np.zeros((d, K))
     s1 = np.zeros((d, K))
