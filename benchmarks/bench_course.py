@@ -13,7 +13,7 @@ import pytest
 
 import dense_reference
 from fastem import MixtureCompleter
-from fastem.chunks import balanced_chunks
+from fastem.chunks import statistics_chunks
 from fastem.completion import course_start, e_step, m_step
 
 KS, SEEDS = (1, 12), range(5)
@@ -48,7 +48,7 @@ def test_reproduction_dense_numpy(benchmark, netflix_data):
 @pytest.mark.benchmark(group="one EM iteration, K=12")
 def test_iteration_fastem(benchmark, netflix_data):
     R, _ = netflix_data
-    params, chunks = course_start(R, 12, 1), balanced_chunks(R.indptr)
+    params, chunks = course_start(R, 12, 1), statistics_chunks(R.indptr, R.n_items)
 
     def iteration():
         stats, _ = e_step(R, chunks, params)

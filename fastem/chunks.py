@@ -38,21 +38,33 @@ def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_USER_CHUNKS, min_nnz: 
     return bounds.astype(np.int64)
 
 
+#: Each chunk's statistics buffer holds 2 d Kp floats: give a chunk at least this many ratings per item.
+RATINGS_PER_ITEM = 8
 #: Bytes of s0 and s1 rows one item tile may occupy (most of a 48 KiB L1 data cache).
 TILE_BYTES = 32 * 1024
 #: Fewest ratings per user and tile, on average, for tiling to pay for its bookkeeping.
-MIN_TILE_RATINGS = 16
+MIN_TILE_RATINGS = 128
+#: Times a group's ratings should revisit each row of a tile, on average; and the group's bounds.
+ROW_REUSE, MIN_GROUP, MAX_GROUP = 8, 32, 4096
 
 
-def item_tiles(indptr: np.ndarray, n_items: int, n_components: int) -> np.ndarray:
-    """(t + 1,) int64 item boundaries for the cache blocking of ``masked.em_statistics``.
+def statistics_chunks(indptr: np.ndarray, n_items: int) -> np.ndarray:
+    """``balanced_chunks`` for ``masked.em_statistics``: few enough that zeroing and summing the
+    chunks' d x K buffers stays small beside the chunks' own work."""
+    return balanced_chunks(indptr, min_nnz=max(MIN_CHUNK_NNZ, RATINGS_PER_ITEM * n_items))
+
+
+def cache_blocking(indptr: np.ndarray, n_items: int, n_components: int) -> tuple[np.ndarray, int]:
+    """(tiles (t + 1,) int64 item boundaries, group) for the cache blocking of ``masked.em_statistics``.
 
     Tiles are as narrow as TILE_BYTES allows for two float64 rows of Kp = padded(K) components
     per item, but no more numerous than the data's density pays for (MIN_TILE_RATINGS ratings
     per user and tile on average): dense matrices get L1-sized tiles, very sparse ones one tile.
+    A group is enough users that their ratings in a tile revisit each of its rows ROW_REUSE
+    times on average.
     """
     per_tile = max(1, TILE_BYTES // (2 * 8 * padded(n_components)))
-    n_users = max(len(indptr) - 1, 1)
-    by_density = int(indptr[-1]) // (n_users * MIN_TILE_RATINGS)
-    t = max(1, min(-(-n_items // per_tile), by_density))
-    return np.linspace(0, n_items, t + 1).round().astype(np.int64)
+    per_user = int(indptr[-1]) / max(len(indptr) - 1, 1)
+    t = max(1, min(-(-n_items // per_tile), int(per_user // MIN_TILE_RATINGS)))
+    group = int(np.clip(np.ceil(ROW_REUSE * n_items / max(per_user, 1.0)), MIN_GROUP, MAX_GROUP))
+    return np.linspace(0, n_items, t + 1).round().astype(np.int64), group

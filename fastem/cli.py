@@ -1,4 +1,4 @@
-"""The ``fastem`` command: fit mixtures over K x seeds, fetch the reference data."""
+"""The ``fastem`` command: fit mixtures over K x seeds, evaluate recommenders, fetch the reference data."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import sys
 
 
 from . import datasets
+from .completion import MixtureCompleter
 from .metrics import rmse
 from .ratings import load_ratings
 from .selection import select_k
@@ -60,11 +61,13 @@ def cmd_fit(args) -> int:
         gold = _load(args.gold)[1] if args.gold in NAMED else load_ratings(args.gold).to_dense()
     if gold is not None and gold.shape != R.shape:
         raise ValueError(f"--gold has shape {gold.shape}, the data has {R.shape}")
-    rows = select_k(R, ks=args.k, seeds=args.seeds, init=args.init, covariance=args.covariance,
-                    n_threads=args.threads, tol=args.tol)
+    params = dict(init=args.init, covariance=args.covariance, n_threads=args.threads, tol=args.tol)
+    rows = select_k(R, ks=args.k, seeds=args.seeds, n_jobs=args.jobs, results=args.results, **params)
     out = []
     for row in rows:
         model = row.pop("model")
+        if model is None and gold is not None:  # its fit was read from --results: refit that seed to score it
+            model = MixtureCompleter(row["k"], seeds=[row["best_seed"]], **params).fit(R)
         if gold is not None:
             row["rmse"] = rmse(model.fill(R), gold)
         out.append(row)
@@ -77,9 +80,56 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from ._base import numba_threads
+    from .recommenders import RECOMMENDERS, format_table, holdout
+
+    names = list(RECOMMENDERS) if "all" in args.model else args.model
+    R, _ = _load(args.data)
+    with numba_threads(args.threads):
+        results = holdout(R, names, fraction=args.holdout, seed=args.seed)
+    if args.json:
+        print(json.dumps([dict(model=name, **r) for name, r in results.items()], indent=1))
+    else:
+        if not args.markdown:
+            print(f"{R!r}; R.split({args.holdout}, seed={args.seed})")
+        print(format_table(results, markdown=args.markdown))
+    return 0
+
+
 def cmd_data_fetch(args) -> int:
     datasets.fetch(args.dest, args.url)
     print(f"reference data ready in {args.dest}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    """``fastem plot toy|bic|history|scaling``: fit what the picture needs, write the PNG."""
+    from . import em, plot
+    from .metrics import aic
+    from .mixture import GaussianMixture
+
+    if args.plot_command == "toy":
+        X = datasets.toy() if args.data is None else load_ratings(args.data).to_dense()
+        g = GaussianMixture(args.k, covariance_type="spherical", n_init=len(args.seeds), random_state=args.seeds[0])
+        g.fit(X)
+        written = plot.mixture_2d(X, g.predict_proba(X), g.means_, g.covariances_, args.output,
+                                  title=f"K = {args.k}: log-likelihood {g.score(X) * len(X):.2f}")
+    elif args.plot_command == "bic":
+        R, _ = _load(args.data)
+        rows = select_k(R, ks=args.k, seeds=args.seeds, n_threads=args.threads)
+        for row in rows:
+            row["aic"] = aic(row["log_likelihood"], row.pop("model").mixture_.n_parameters())
+        written = plot.criteria(rows, args.output)
+    elif args.plot_command == "history":
+        R, _ = _load(args.data)
+        runs: dict = {}
+        with em.watch(lambda it: runs.setdefault(f"seed {it.seed}", []).append(it.log_likelihood)):
+            MixtureCompleter(args.k[0], seeds=args.seeds, n_threads=args.threads).fit(R)
+        written = plot.history(runs, args.output, title=f"K = {args.k[0]}: log-likelihood per EM iteration")
+    else:
+        written = plot.scaling(args.results, args.output)
+    print(f"wrote {written}")
     return 0
 
 
@@ -97,7 +147,46 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--gold", help="complete matrix to score the filled matrix against (RMSE over all entries)")
     fit.add_argument("--json", action="store_true", help="print one JSON array, an object per K")
     fit.add_argument("--threads", type=int, default=None, help="Numba threads (default: all cores)")
+    fit.add_argument("--jobs", type=int, default=1, help="fits run at once, in threads (default 1)")
+    fit.add_argument("--results", help="JSON-lines file: each finished fit is appended; fits already in it are "
+                                       "not redone, so an interrupted run resumes")
     fit.set_defaults(run=cmd_fit)
+
+    evaluate = sub.add_parser("evaluate", help="held-out RMSE / MAE / fit time of the configured recommenders")
+    evaluate.add_argument("data", help="ratings file (.txt dense, .csv/.tsv triplets, .npz) or " + ", ".join(NAMED))
+    evaluate.add_argument("--model", nargs="+", default=["all"],
+                          help="names in fastem.RECOMMENDERS, or all (default)")
+    evaluate.add_argument("--holdout", type=float, default=0.1, help="fraction of ratings hidden (default 0.1)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON array, an object per model")
+    evaluate.add_argument("--markdown", action="store_true", help="print the README's Markdown table")
+    evaluate.add_argument("--threads", type=int, default=None, help="Numba threads (default: all cores)")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    plots = sub.add_parser("plot", help="write a PNG: toy mixture, BIC/AIC against K, log-likelihood per "
+                                        "iteration, scaling chart (needs fastem[plot])")
+    plot_sub = plots.add_subparsers(dest="plot_command", required=True)
+    defaults = {"toy": (3, "toy.png"), "bic": (list(range(1, 13)), "bic.png"), "history": (12, "history.png")}
+    for name, help_text in (("toy", "the course's toy points as pies of responsibilities, circles of radius sigma"),
+                            ("bic", "BIC and AIC of the best of the seeds against K"),
+                            ("history", "log-likelihood per EM iteration of each seed")):
+        k, out = defaults[name]
+        p = plot_sub.add_parser(name, help=help_text)
+        if name == "toy":
+            p.add_argument("--data", default=None, help="a 2-column text file instead of the course's toy data")
+            p.add_argument("-k", type=int, default=k, help=f"components (default {k})")
+        else:
+            p.add_argument("data", help="ratings file or " + ", ".join(NAMED))
+            p.add_argument("-k", type=int, nargs="+", default=k if isinstance(k, list) else [k],
+                           help="numbers of components" if name == "bic" else f"components (default {k})")
+            p.add_argument("--threads", type=int, default=None, help="Numba threads")
+        p.add_argument("--seeds", type=parse_seeds, default=list(range(5)), help="e.g. 0-4 (default)")
+        p.add_argument("-o", "--output", default=out, help=f"PNG to write (default {out})")
+        p.set_defaults(run=cmd_plot)
+    p = plot_sub.add_parser("scaling", help="seconds per iteration against ratings from the scaling benchmark")
+    p.add_argument("results", nargs="?", default="benchmarks/results/scale.json", help="rows JSON")
+    p.add_argument("-o", "--output", default="scaling.png", help="PNG to write (default scaling.png)")
+    p.set_defaults(run=cmd_plot)
 
     data = sub.add_parser("data", help="reference data")
     data_sub = data.add_subparsers(dest="data_command", required=True)

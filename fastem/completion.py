@@ -11,7 +11,7 @@ from . import em
 from ._base import Estimator, numba_threads
 from ._kernels import masked
 from ._validation import check_choice, check_float, check_int, check_pairs, seed_list
-from .chunks import balanced_chunks, item_tiles
+from .chunks import cache_blocking, statistics_chunks
 from .metrics import bic, bic_score
 from .ratings import RatingMatrix, column_moments, item_means, load_ratings
 
@@ -110,8 +110,8 @@ def floor_variances(params: SphericalMixture, min_variance: float) -> SphericalM
 
 def e_step(R: RatingMatrix, chunks: np.ndarray, params: SphericalMixture):
     """One fused sweep: (statistics tuple, log-likelihood of R under params)."""
-    tiles = item_tiles(R.indptr, R.n_items, params.means_t.shape[1])
-    ll, *stats = masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiles, params.means_t,
+    tiles, group = cache_blocking(R.indptr, R.n_items, params.means_t.shape[1])
+    ll, *stats = masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiles, group, params.means_t,
                                       params.log_weights(), params.variances)
     return stats, ll
 
@@ -186,6 +186,8 @@ class MixtureCompleter(Estimator):
     def fit(self, R) -> "MixtureCompleter":
         """Fit to a RatingMatrix, scipy.sparse matrix, or dense array (0 or NaN = missing)."""
         R = load_ratings(R)
+        if R.nnz == 0:
+            raise ValueError("the rating matrix has no observed ratings")
         K = check_int("n_components", self.n_components, minimum=1)
         if K > R.n_users:
             raise ValueError(f"n_components={K} exceeds the number of users ({R.n_users})")
@@ -196,7 +198,7 @@ class MixtureCompleter(Estimator):
         min_variance = check_float("min_variance", self.min_variance, minimum=0.0)
         min_mean_weight = check_float("min_mean_weight", self.min_mean_weight, minimum=0.0)
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
-        chunks = balanced_chunks(R.indptr)
+        chunks = statistics_chunks(R.indptr, R.n_items)
 
         def initialize(seed):
             return floor_variances(start(R, K, seed), min_variance)
@@ -217,6 +219,15 @@ class MixtureCompleter(Estimator):
         self.best_seed_ = best.seed
         self.n_users_, self.n_items_ = R.shape
         return self
+
+    def _fitted_state(self) -> dict:
+        state = super()._fitted_state()
+        mixture = state.pop("mixture_")
+        return dict(state, mixture_={"means_t": mixture.means_t, "variances": mixture.variances,
+                                     "weights": mixture.weights})
+
+    def _restore_state(self, state: dict) -> None:
+        super()._restore_state(dict(state, mixture_=SphericalMixture(**state["mixture_"])))
 
     def _iteration_printer(self):
         if self.verbose < 2:
@@ -242,16 +253,19 @@ class MixtureCompleter(Estimator):
 
     @property
     def means_(self) -> np.ndarray:
+        """(K, d) component means."""
         self._check_fitted()
         return self.mixture_.means
 
     @property
     def variances_(self) -> np.ndarray:
+        """(K,) spherical variances."""
         self._check_fitted()
         return self.mixture_.variances
 
     @property
     def weights_(self) -> np.ndarray:
+        """(K,) mixing weights."""
         self._check_fitted()
         return self.mixture_.weights
 
@@ -278,6 +292,11 @@ class MixtureCompleter(Estimator):
         R = self._ratings(R)
         with numba_threads(self.n_threads):
             return float(self._responsibilities(R)[1].sum())
+
+    def n_parameters(self) -> int:
+        """Free parameters of the fitted mixture (what BIC counts)."""
+        self._check_fitted()
+        return self.mixture_.n_parameters()
 
     def bic(self, R) -> float:
         """-2 LL + p ln n_users: lower is better."""

@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import summaries
+from .chunks import even_chunks
+
 FORMAT_NAME = "fastem.RatingMatrix"
 FORMAT_VERSION = 1
 _MAX_ID = 2**62
@@ -41,7 +44,9 @@ class RatingMatrix:
 
     __slots__ = ("indptr", "indices", "values", "shape", "user_ids", "item_ids", "_moments")
 
-    def __init__(self, indptr, indices, values, shape, user_ids=None, item_ids=None):
+    def __init__(self, indptr, indices, values, shape, user_ids=None, item_ids=None, *, check_entries=True):
+        """``check_entries=False`` checks the layout only (O(n_users), for memory-mapped files and
+        generated matrices): every entry's range, order and finiteness are then the caller's promise."""
         n_users, n_items = (int(s) for s in shape)
         if n_users < 0 or n_items < 0 or n_items > np.iinfo(np.int32).max:
             raise ValueError(f"invalid shape {shape}")
@@ -50,7 +55,9 @@ class RatingMatrix:
         values = np.asarray(values)
         if values.dtype not in (np.uint8, np.float32, np.float64):
             values = compact_values(values)
-        _check_csr(indptr, indices, values, n_users, n_items)
+        _check_layout(indptr, indices, values, n_users)
+        if check_entries:
+            _check_entries(indptr, indices, values, n_items)
         self.indptr, self.indices, self.values = (_readonly(a) for a in (indptr, indices, values))
         self.shape = (n_users, n_items)
         self._moments = None
@@ -131,12 +138,16 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return view
 
 
-def _check_csr(indptr, indices, values, n_users, n_items) -> None:
+def _check_layout(indptr, indices, values, n_users) -> None:
     if indptr.shape != (n_users + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
         raise ValueError("indptr must be non-decreasing, start at 0 and have n_users + 1 entries")
     nnz = int(indptr[-1])
     if indices.shape != (nnz,) or values.shape != (nnz,):
         raise ValueError(f"indptr ends at {nnz} but there are {indices.shape[0]} indices and {values.shape[0]} values")
+
+
+def _check_entries(indptr, indices, values, n_items) -> None:
+    nnz = indices.shape[0]
     if nnz and (indices.min() < 0 or indices.max() >= n_items):
         raise ValueError(f"item index out of range 0..{n_items - 1}")
     if nnz > 1:
@@ -162,18 +173,17 @@ def column_moments(R: RatingMatrix) -> tuple[np.ndarray, np.ndarray, float]:
     """
     if R._moments is not None:
         return R._moments
-    values = R.values.astype(np.float64)
-    sums = np.bincount(R.indices, weights=values, minlength=R.n_items)
-    counts = np.bincount(R.indices, minlength=R.n_items).astype(np.float64)
-    R._moments = (_readonly(sums), _readonly(counts), float(values @ values))
+    sums, counts, total_sq = summaries.column_moments(R.indices, R.values, even_chunks(R.nnz), R.n_items)
+    R._moments = (_readonly(sums), _readonly(counts), float(total_sq))
     return R._moments
 
 
 def item_means(R: RatingMatrix) -> tuple[np.ndarray, float, float]:
     """(item means (d,), global mean, global variance) of the observed ratings; unrated items get the global mean."""
     sums, counts, total_sq = column_moments(R)
-    mean = sums.sum() / R.nnz
-    var = max(total_sq / R.nnz - mean * mean, 1e-12)
+    nnz = counts.sum()
+    mean = sums.sum() / nnz
+    var = max(total_sq / nnz - mean * mean, 1e-12)
     item = np.where(counts > 0, sums / np.maximum(counts, 1), mean)
     return item, mean, var
 
@@ -257,6 +267,12 @@ def _read_text(path: Path) -> str:
     return text
 
 
+def _lines(text: str) -> list[str]:
+    """The lines of ``text`` split at \n, \r\n and \r only, so line numbers match editors'
+    (str.splitlines also splits at Unicode separators such as U+2028)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def _float_or_none(token: str):
     try:
         return float(token)
@@ -267,7 +283,7 @@ def _float_or_none(token: str):
 def _load_dense_text(path: Path) -> RatingMatrix:
     text = _read_text(path)
     rows, width = [], None
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(_lines(text), start=1):
         tokens = line.split()
         if not tokens:
             continue
@@ -305,7 +321,7 @@ def _load_triplets(path: Path, delimiter: str) -> RatingMatrix:
     text = _read_text(path)
     users, items, ratings, seen = [], [], [], {}
     header_allowed, width = True, None
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         fields = [f.strip() for f in line.split(delimiter)]
@@ -337,7 +353,13 @@ def _load_triplets(path: Path, delimiter: str) -> RatingMatrix:
     return from_triplets(u_idx, i_idx, ratings, (len(user_ids), len(item_ids)), user_ids, item_ids)
 
 
-def _load_npz(path: Path) -> RatingMatrix:
+_LARGE = ("indices", "values")
+
+
+def _load_npz(path: Path, mmap: bool = False) -> RatingMatrix:
+    """A saved RatingMatrix; with ``mmap`` its indices and values are memory-mapped, not read."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: truncated or corrupt .npz file (no zip directory: cut short, or not an .npz)")
     try:
         with np.load(path, allow_pickle=False) as z:
             files = set(z.files)
@@ -348,17 +370,49 @@ def _load_npz(path: Path) -> RatingMatrix:
                 raise ValueError(f"{path}: holds {str(z['format'])!r}, not a RatingMatrix")
             if int(z["version"]) != FORMAT_VERSION:
                 raise ValueError(f"{path}: format version {int(z['version'])}, this fastem reads {FORMAT_VERSION}")
-            arrays = {k: z[k] for k in files}
+            arrays = {k: z[k] for k in files if not (mmap and k in _LARGE)}
+        if mmap:
+            arrays.update(_mapped_members(path, _LARGE))
     except (zipfile.BadZipFile, EOFError, OSError) as e:
         raise ValueError(f"{path}: truncated or corrupt .npz file ({e})") from None
     try:
         return RatingMatrix(arrays["indptr"], arrays["indices"], arrays["values"], tuple(arrays["shape"]),
-                            arrays.get("user_ids"), arrays.get("item_ids"))
+                            arrays.get("user_ids"), arrays.get("item_ids"), check_entries=not mmap)
     except ValueError as e:
         raise ValueError(f"{path}: inconsistent saved matrix: {e}") from None
 
 
-def load_ratings(source) -> RatingMatrix:
+def _mapped_members(path: Path, names) -> dict[str, np.ndarray]:
+    """Read-only np.memmap of each named .npy member of an uncompressed .npz (as ``RatingMatrix.save`` writes).
+
+    ValueError when a member is compressed or its data runs past the end of the file (truncated).
+    """
+    size = path.stat().st_size
+    out = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as f:
+        for name in names:
+            info = archive.getinfo(name + ".npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{path}: {name} is compressed; memory-mapping needs RatingMatrix.save's "
+                                 "uncompressed file (load with mmap=False)")
+            f.seek(info.header_offset)
+            local = f.read(30)
+            if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                raise ValueError(f"{path}: truncated or corrupt .npz file (bad member header for {name})")
+            f.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+                   + int.from_bytes(local[28:30], "little"))
+            version = np.lib.format.read_magic(f)
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            offset = f.tell()
+            if fortran or offset + int(np.prod(shape)) * dtype.itemsize > size:
+                raise ValueError(f"{path}: truncated or corrupt .npz file ({name} runs past the end)")
+            out[name] = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    return out
+
+
+def load_ratings(source, mmap: bool = False) -> RatingMatrix:
     """Load ratings from a file, an array or a sparse matrix.
 
     source : path to a dense text matrix (.txt; whitespace separated; 0 or nan = missing),
@@ -366,6 +420,9 @@ def load_ratings(source) -> RatingMatrix:
         0..n-1 and kept in ``user_ids``/``item_ids``), a .npz from ``RatingMatrix.save``;
         a NumPy array (0 or NaN = missing); a scipy.sparse matrix (stored entries observed);
         or a RatingMatrix (returned as is).
+    mmap : memory-map the items and ratings of a saved .npz instead of reading them: opens a
+        100M-rating file at once; checks format, version, lengths and truncation, and trusts
+        the entries themselves (range, order) to be as ``save`` wrote them.
     """
     if isinstance(source, RatingMatrix):
         return source
@@ -377,7 +434,9 @@ def load_ratings(source) -> RatingMatrix:
         if suffix == ".npz":
             if not path.exists():
                 raise ValueError(f"{path}: no such file")
-            return _load_npz(path)
+            return _load_npz(path, mmap)
+        if mmap:
+            raise ValueError(f"{path}: mmap=True needs a .npz written by RatingMatrix.save")
         if suffix in (".csv", ".tsv"):
             return _load_triplets(path, "," if suffix == ".csv" else "\t")
         return _load_dense_text(path)

@@ -200,6 +200,8 @@ class VAE(Estimator):
     rating_range_ : (min, max) of the training ratings, the range gaussian predictions are clipped to.
     elbo_history_ : (epochs,) mean ELBO per row over each epoch's minibatches (the training
         objective: noise and input dropout included).
+    latent_means_ : (n_users, L) posterior means E_q[z | x_u] of the training rows, what
+        ``predict`` decodes.
     n_users_, n_items_ : shape of the fitted matrix.
     """
 
@@ -285,7 +287,7 @@ class VAE(Estimator):
         self.elbo_history_ = np.array(history)
         self.noise_variance_ = float(np.exp(self.params_["log_noise"][0]))
         self.n_users_, self.n_items_ = n, d
-        self._data = data
+        self.latent_means_ = self._posterior_means(data, np.arange(n))
         return self
 
     def _train_epoch(self, data, n, theta, layout, adam, rng) -> float:
@@ -336,7 +338,7 @@ class VAE(Estimator):
         self._check_fitted()
         users, items = check_pairs(users, items, self.n_users_, self.n_items_)
         unique, inverse = np.unique(users, return_inverse=True)
-        _, out = decode(self.params_, self._posterior_means(self._data, unique))
+        _, out = decode(self.params_, self.latent_means_[unique])
         picked = out[inverse, items]
         if self.likelihood == "bernoulli":
             return expit(picked)

@@ -238,3 +238,135 @@ def adam_ascent(theta, grads, learning_rate, beta1=0.9, beta2=0.999, eps=1e-8):
         v_hat = v / (1 - beta2 ** t)
         theta = theta + learning_rate * m_hat / (np.sqrt(v_hat) + eps)
     return theta
+
+
+# ------------------------------------------------------------ issue 5: recommenders (baselines, MFA / diagonal, pLSA)
+
+
+def mfa_estep(X, mask, means, loadings, noise, weights):
+    """Mixture of factor analysers with missing data, by the covariance form (no Woodbury).
+
+    means (K, d), loadings (K, d, q), noise (K, d). Returns (resp (n, K), factor means (n, K, q),
+    factor covariances (n, K, q, q), total log-likelihood).
+    """
+    n = X.shape[0]
+    K, d, q = loadings.shape
+    log_joint = np.empty((n, K))
+    fmean = np.zeros((n, K, q))
+    fcov = np.zeros((n, K, q, q))
+    for u in range(n):
+        O = mask[u]
+        for j in range(K):
+            W = loadings[j][O]
+            C = W @ W.T + np.diag(noise[j][O])
+            r = X[u, O] - means[j][O]
+            sign, logdet = np.linalg.slogdet(C)
+            with np.errstate(divide="ignore"):
+                log_joint[u, j] = np.log(weights[j]) - 0.5 * (O.sum() * np.log(2 * np.pi) + logdet
+                                                              + r @ np.linalg.solve(C, r))
+            fmean[u, j] = W.T @ np.linalg.solve(C, r)
+            fcov[u, j] = np.eye(q) - W.T @ np.linalg.solve(C, W)
+    total = logsumexp(log_joint, axis=1)
+    return np.exp(log_joint - total[:, None]), fmean, fcov, total.sum()
+
+
+def mfa_statistics(X, mask, resp, fmean, fcov):
+    """(gram (d, K, q+1, q+1), cross (d, K, q+1), sq (d, K)) with zt = (z, 1), full matrices."""
+    n, d = X.shape
+    K, q = fmean.shape[1], fmean.shape[2]
+    gram = np.zeros((d, K, q + 1, q + 1))
+    cross = np.zeros((d, K, q + 1))
+    sq = np.zeros((d, K))
+    for u in range(n):
+        for j in range(K):
+            m = np.append(fmean[u, j], 1.0)
+            E = np.outer(m, m)
+            E[:q, :q] += fcov[u, j]
+            for i in np.flatnonzero(mask[u]):
+                gram[i, j] += resp[u, j] * E
+                cross[i, j] += resp[u, j] * X[u, i] * m
+                sq[i, j] += resp[u, j] * X[u, i] ** 2
+    return gram, cross, sq
+
+
+def mfa_mstep(gram, cross, sq, resp_sum, n_users, alpha, kappa, lam, nu, m0, v0, min_variance):
+    """MAP M-step, one (item, component) at a time: (means (K, d), loadings (K, d, q), noise (K, d), weights)."""
+    d, K, q1 = cross.shape
+    q = q1 - 1
+    means, loadings, noise = np.empty((K, d)), np.empty((K, d, q)), np.empty((K, d))
+    P = np.diag([lam] * q + [kappa])
+    for i in range(d):
+        for j in range(K):
+            t = cross[i, j].copy()
+            t[q] += kappa * m0[i]
+            c = np.linalg.solve(gram[i, j] + P, t)
+            W, mu = c[:q], c[q]
+            expected_sq = sq[i, j] - 2 * c @ cross[i, j] + c @ gram[i, j] @ c
+            Q = expected_sq + lam * W @ W + kappa * (mu - m0[i]) ** 2 + nu * v0
+            means[j, i], loadings[j, i] = mu, W
+            noise[j, i] = max(Q / (gram[i, j, q, q] + nu), min_variance)
+    weights = (resp_sum + alpha - 1) / (n_users + K * (alpha - 1))
+    return means, loadings, noise, weights
+
+
+def mfa_log_prior(means, loadings, noise, weights, alpha, kappa, lam, nu, m0, v0):
+    """(alpha - 1) sum log w + sum_ij [-(nu/2) log psi - (lam |W|^2 + kappa (mu - m0)^2 + nu v0) / (2 psi)]."""
+    total = (alpha - 1) * np.log(weights).sum()
+    K, d, q = loadings.shape
+    for j in range(K):
+        for i in range(d):
+            pen = lam * loadings[j, i] @ loadings[j, i] + kappa * (means[j, i] - m0[i]) ** 2 + nu * v0
+            total += -0.5 * nu * np.log(noise[j, i]) - pen / (2 * noise[j, i])
+    return total
+
+
+def user_normalization(X, mask, q):
+    """Hofmann's shrunk user mean and spread (1 where it is 0): (shift (n,), scale (n,))."""
+    x = X[mask]
+    g, var = x.mean(), x.var()
+    shift, scale = np.empty(X.shape[0]), np.empty(X.shape[0])
+    for u in range(X.shape[0]):
+        v = X[u, mask[u]]
+        shift[u] = (v.sum() + q * g) / (len(v) + q)
+        scale[u] = np.sqrt((((v - shift[u]) ** 2).sum() + q * var) / (len(v) + q)) or 1.0
+    return shift, scale
+
+
+def ridge_biases(X, mask, reg_user, reg_item):
+    """The exact minimiser of sum (x - mu - b_u - b_i)^2 + reg_user |b_u|^2 + reg_item |b_i|^2, mu the mean,
+    by one linear solve: (mu, b_user (n,), b_item (d,))."""
+    n, d = X.shape
+    users, items = np.nonzero(mask)
+    A = np.zeros((len(users), n + d))
+    A[np.arange(len(users)), users] = 1
+    A[np.arange(len(users)), n + items] = 1
+    mu = X[mask].mean()
+    H = A.T @ A + np.diag([reg_user] * n + [reg_item] * d)
+    b = np.linalg.solve(H, A.T @ (X[users, items] - mu))
+    return mu, b[:n], b[n:]
+
+
+def diagonal_estep(X, mask, means, variances, weights):
+    """Diagonal-covariance mixture over observed entries: (resp (n, K), total log-likelihood)."""
+    from scipy.stats import norm
+
+    log_joint = np.log(weights) + np.array([[norm.logpdf(X[u, mask[u]], means[j, mask[u]],
+                                                         np.sqrt(variances[j, mask[u]])).sum()
+                                             for j in range(len(weights))] for u in range(X.shape[0])])
+    total = logsumexp(log_joint, axis=1)
+    return np.exp(log_joint - total[:, None]), total.sum()
+
+
+def plsa_estep(X, mask, theta, means, variances):
+    """Gaussian pLSA: per-rating posteriors q (n, d, K) (0 where missing) and the total log-likelihood.
+    theta (n, K) = P(z | u); means, variances (K, d)."""
+    from scipy.stats import norm
+
+    n, d = X.shape
+    post = np.zeros((n, d, theta.shape[1]))
+    total = 0.0
+    for u, i in zip(*np.nonzero(mask)):
+        joint = theta[u] * norm.pdf(X[u, i], means[:, i], np.sqrt(variances[:, i]))
+        total += np.log(joint.sum())
+        post[u, i] = joint / joint.sum()
+    return post, total

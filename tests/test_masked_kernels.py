@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import naive
 from fastem import load_ratings
 from fastem._base import numba_threads
-from fastem.chunks import balanced_chunks, even_chunks, item_tiles
+from fastem.chunks import balanced_chunks, cache_blocking, even_chunks, statistics_chunks
 from fastem.completion import SphericalMixture, e_step, m_step
 from fastem._kernels import masked
 from strategies import masked_matrices, spherical_mixtures
@@ -55,8 +55,8 @@ def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
 
 
 @settings(max_examples=15, deadline=None)
-@given(masked_matrices(max_users=60, max_items=10), st.integers(1, 9))
-def test_statistics_do_not_depend_on_threads_or_tiles(Xm, n_tiles):
+@given(masked_matrices(max_users=60, max_items=10), st.integers(1, 9), st.integers(1, 40))
+def test_statistics_do_not_depend_on_threads_or_blocking(Xm, n_tiles, group):
     X, _ = Xm
     R = load_ratings(X)
     K = min(3, R.n_users)
@@ -66,21 +66,27 @@ def test_statistics_do_not_depend_on_threads_or_tiles(Xm, n_tiles):
     one_tile = np.array([0, R.n_items])
     tiles = np.unique(np.linspace(0, R.n_items, n_tiles + 1).round().astype(np.int64))
     out = []
-    for threads, tiling in ((1, one_tile), (2, one_tile), (2, tiles)):
+    for threads, tiling, users in ((1, one_tile, 1), (2, one_tile, 1), (2, tiles, group)):
         with numba_threads(threads):
-            out.append(masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiling, p.means_t,
+            out.append(masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiling, users, p.means_t,
                                             p.log_weights(), p.variances))
     for other in out[1:]:
         for a, b in zip(out[0], other):
             np.testing.assert_array_equal(a, b)
 
 
-def test_item_tiles_follow_cache_and_density():
+def test_cache_blocking_follows_cache_and_density():
     dense = np.arange(0, 1201 * 1200, 1200)              # 1200 users x 1200 items, all rated
-    assert list(item_tiles(dense, 1200, 12)) == list(np.linspace(0, 1200, 11).round())   # 128 items fit: 10 tiles
+    tiles, group = cache_blocking(dense, 1200, 12)  # L1 allows 128-item tiles, density 1200 / 128 = 9
+    assert list(tiles) == list(np.linspace(0, 1200, 10).round()) and group == 32
     sparse = np.arange(0, 1001 * 20, 20)                 # 20 ratings per user: tiling does not pay
-    assert list(item_tiles(sparse, 17770, 12)) == [0, 17770]
-    assert list(item_tiles(np.zeros(1, np.int64), 5, 3)) == [0, 5]
+    tiles, group = cache_blocking(sparse, 17770, 12)
+    assert list(tiles) == [0, 17770] and group == 4096
+    prize = np.arange(0, 10001 * 208, 208)               # Netflix-Prize density: one tile, big groups
+    tiles, group = cache_blocking(prize, 17770, 12)
+    assert list(tiles) == [0, 17770] and group == 684
+    assert list(cache_blocking(np.zeros(1, np.int64), 5, 3)[0]) == [0, 5]
+    assert len(statistics_chunks(prize, 17770)) - 1 == 14   # >= 8 ratings per item and chunk
 
 
 def test_squared_errors_and_predict_pairs_match_dense():

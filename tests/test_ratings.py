@@ -206,3 +206,79 @@ def test_the_callers_arrays_keep_their_flags_and_moments_are_cached():
     np.testing.assert_array_equal(counts, [1, 0, 1])
     assert total_sq == 1.0 + 4.5**2
     assert column_moments(R)[0] is sums and not sums.flags.writeable
+
+
+# ------------------------------------------------------------ memory-mapped loading and column moments
+
+def mapped(a) -> bool:
+    """True when ``a`` is a view of a memory-mapped file."""
+    while a is not None:
+        if isinstance(a, np.memmap):
+            return True
+        a = getattr(a, "base", None)
+    return False
+
+
+def test_mmap_load_maps_the_file_and_equals_a_full_load(tmp_path):
+    R = load_ratings(np.array([[5, 0, 3.5], [0, 0, 0], [1, 2, 4]]))
+    R.save(tmp_path / "r.npz")
+    M = load_ratings(tmp_path / "r.npz", mmap=True)
+    for name in ("indptr", "indices", "values"):
+        np.testing.assert_array_equal(getattr(M, name), getattr(R, name))
+        assert getattr(M, name).dtype == getattr(R, name).dtype
+    assert mapped(M.values) and mapped(M.indices) and not mapped(R.values)
+    assert not M.values.flags.writeable
+    np.testing.assert_array_equal(M.to_dense(), R.to_dense())
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.97])
+def test_mmap_load_of_a_truncated_file(tmp_path, cut):
+    X = np.arange(1, 2001, dtype=float).reshape(40, 50) % 5 + 1
+    load_ratings(X).save(tmp_path / "ok.npz")
+    data = (tmp_path / "ok.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(ValueError, match="cut.npz: truncated or corrupt"):
+        load_ratings(tmp_path / "cut.npz", mmap=True)
+
+
+def test_mmap_load_rejects_other_versions_compressed_files_and_text(tmp_path):
+    R = load_ratings(DENSE)
+    R.save(tmp_path / "ok.npz")
+    z = dict(np.load(tmp_path / "ok.npz"))
+    z["version"] = np.array(2)
+    np.savez(tmp_path / "v2.npz", **z)
+    with pytest.raises(ValueError, match="v2.npz: format version 2, this fastem reads 1"):
+        load_ratings(tmp_path / "v2.npz", mmap=True)
+    z["version"] = np.array(1)
+    np.savez_compressed(tmp_path / "zipped.npz", **z)
+    with pytest.raises(ValueError, match="zipped.npz: indices is compressed"):
+        load_ratings(tmp_path / "zipped.npz", mmap=True)
+    np.testing.assert_array_equal(load_ratings(tmp_path / "zipped.npz").values, R.values)
+    with pytest.raises(ValueError, match="mmap=True needs a .npz"):
+        load_ratings(write(tmp_path, "m.txt", "1 2\n"), mmap=True)
+
+
+def test_unchecked_entries_still_check_the_layout():
+    with pytest.raises(ValueError, match="indptr ends at 3"):
+        RatingMatrix([0, 3], [0, 1], [1.0, 2.0], (1, 3), check_entries=False)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        RatingMatrix([0, 2, 1], [0], [1.0], (2, 3), check_entries=False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(masked_matrices())
+def test_column_moments_equal_numpy(Xm):
+    from fastem.ratings import column_moments, item_means
+
+    X, mask = Xm
+    R = load_ratings(X)
+    sums, counts, total_sq = column_moments(R)
+    np.testing.assert_allclose(sums, X.sum(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(counts, mask.sum(axis=0))
+    assert total_sq == pytest.approx((X**2).sum(), rel=1e-12, abs=1e-12)
+    if mask.any():
+        item, mean, var = item_means(R)
+        assert mean == pytest.approx(X[mask].mean(), rel=1e-12)
+        assert var == pytest.approx(max(X[mask].var(), 1e-12), rel=1e-9, abs=1e-12)
+        seen = mask.any(axis=0)
+        np.testing.assert_allclose(item[seen], X.sum(axis=0)[seen] / mask.sum(axis=0)[seen], rtol=1e-12)

@@ -14,11 +14,9 @@ import numpy as np
 from numba import njit, prange
 
 from .common import normalize_log
-from .simd import WIDTH, pad_columns, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
+from .simd import WIDTH, pad_columns, padded, vadd, vbroadcast, vload, vmul, vstore, vsub
 
 LOG_2PI = np.log(2.0 * np.pi)
-#: Users whose E-step runs before their statistics are added tile by tile.
-GROUP = 32
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -29,18 +27,18 @@ def squared_error(x, means_p, at):
 
 
 @njit(cache=True, error_model="numpy")
-def user_squared_errors(indptr, indices, values, u, means_p, sq):
-    """sq (Kp,) <- sum over user u's observed items i of (x_ui - means_p[i, :])^2.
+def add_squared_errors(indices, values, start, end, means_p, sq):
+    """sq (Kp,) += sum over the ratings p in start..end-1 of (x_p - means_p[item p, :])^2.
 
     means_p is the flat (d * Kp,) output of ``simd.pad_columns``; each rating meets its item's
-    Kp means as Kp / 8 vectors, summed in rating order (as the scalar loop would). Blocks go
-    two per sweep over the ratings while two remain, which saves re-reading the ratings.
+    Kp means as Kp / 8 vectors, added in rating order (as the scalar loop would). Blocks go two
+    per sweep over the ratings while two remain, which saves re-reading the ratings.
     """
     Kp = sq.shape[0]
     block = 0
     while block + 2 * WIDTH <= Kp:
-        acc, acc2 = vzero(), vzero()
-        for p in range(indptr[u], indptr[u + 1]):
+        acc, acc2 = vload(sq, block), vload(sq, block + WIDTH)
+        for p in range(start, end):
             at = np.intp(indices[p]) * Kp + block
             acc = vadd(acc, squared_error(values[p], means_p, at))
             acc2 = vadd(acc2, squared_error(values[p], means_p, at + WIDTH))
@@ -48,20 +46,27 @@ def user_squared_errors(indptr, indices, values, u, means_p, sq):
         vstore(sq, block + WIDTH, acc2)
         block += 2 * WIDTH
     if block < Kp:
-        acc = vzero()
-        for p in range(indptr[u], indptr[u + 1]):
+        acc = vload(sq, block)
+        for p in range(start, end):
             acc = vadd(acc, squared_error(values[p], means_p, np.intp(indices[p]) * Kp + block))
         vstore(sq, block, acc)
 
 
 @njit(cache=True, error_model="numpy")
-def user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint):
-    """log_joint (K,) <- log w_j + log N(x_u,obs | mu_j,obs, var_j I); also fills sq (Kp,)."""
-    user_squared_errors(indptr, indices, values, u, means_p, sq)
-    half_n = 0.5 * (indptr[u + 1] - indptr[u])
+def log_joint_from_errors(n_u, sq, log_weights, variances, log_joint):
+    """log_joint (K,) <- log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j), for a user with n_u ratings."""
+    half_n = 0.5 * n_u
     for j in range(log_joint.shape[0]):
         log_joint[j] = (log_weights[j] - half_n * (LOG_2PI + np.log(variances[j]))
                         - sq[j] / (2.0 * variances[j]))
+
+
+@njit(cache=True, error_model="numpy")
+def user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint):
+    """log_joint (K,) <- log w_j + log N(x_u,obs | mu_j,obs, var_j I); also fills sq (Kp,)."""
+    sq[:] = 0.0
+    add_squared_errors(indices, values, indptr[u], indptr[u + 1], means_p, sq)
+    log_joint_from_errors(indptr[u + 1] - indptr[u], sq, log_weights, variances, log_joint)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -89,8 +94,8 @@ def squared_errors(indptr, indices, values, means_t):
     means_p = pad_columns(means_t)
     out = np.empty((n, K))
     for u in prange(n):
-        sq = np.empty(Kp)
-        user_squared_errors(indptr, indices, values, u, means_p, sq)
+        sq = np.zeros(Kp)
+        add_squared_errors(indices, values, indptr[u], indptr[u + 1], means_p, sq)
         out[u] = sq[:K]
     return out
 
@@ -103,76 +108,84 @@ def add_rating(s0, s1, at, r, x):
 
 
 @njit(cache=True, error_model="numpy")
-def add_group_statistics(indptr, indices, values, first, last, group_resp, tiles, cursor, s0, s1):
-    """s0[i] += r_u and s1[i] += r_u x_ui over the observed items i of users first..last-1.
-
-    group_resp (last - first, Kp): their responsibilities, zero-padded; s0, s1 flat (d * Kp,).
-    The items go tile by tile (``tiles``: (t + 1,) item boundaries), all the users' ratings in
-    one tile before the next, so a tile's rows of s0 and s1 stay in cache; every (i, j) still
-    receives its users in order. cursor (last - first,) is workspace.
-    """
-    Kp = group_resp.shape[1]
-    for u in range(first, last):
-        cursor[u - first] = indptr[u]
-    for t in range(1, tiles.shape[0]):
-        tile_end = tiles[t]
-        for u in range(first, last):
-            r = group_resp[u - first]
-            start, end, stop = cursor[u - first], cursor[u - first], indptr[u + 1]
-            while end < stop and indices[end] < tile_end:
-                end += 1
-            cursor[u - first] = end
-            block = 0
-            while block + 2 * WIDTH <= Kp:
-                r1, r2 = vload(r, block), vload(r, block + WIDTH)
-                for p in range(start, end):
-                    at = np.intp(indices[p]) * Kp + block
-                    add_rating(s0, s1, at, r1, values[p])
-                    add_rating(s0, s1, at + WIDTH, r2, values[p])
-                block += 2 * WIDTH
-            if block < Kp:
-                r1 = vload(r, block)
-                for p in range(start, end):
-                    add_rating(s0, s1, np.intp(indices[p]) * Kp + block, r1, values[p])
+def add_statistics(indices, values, start, end, r, s0, s1):
+    """s0[i] += r and s1[i] += r x_p over the ratings p in start..end-1 (i their item; r (Kp,), s0, s1 flat (d * Kp,))."""
+    Kp = r.shape[0]
+    block = 0
+    while block + 2 * WIDTH <= Kp:
+        r1, r2 = vload(r, block), vload(r, block + WIDTH)
+        for p in range(start, end):
+            at = np.intp(indices[p]) * Kp + block
+            add_rating(s0, s1, at, r1, values[p])
+            add_rating(s0, s1, at + WIDTH, r2, values[p])
+        block += 2 * WIDTH
+    if block < Kp:
+        r1 = vload(r, block)
+        for p in range(start, end):
+            add_rating(s0, s1, np.intp(indices[p]) * Kp + block, r1, values[p])
 
 
 @njit(cache=True, error_model="numpy")
-def chunk_statistics(indptr, indices, values, lo, hi, tiles, means_p, log_weights, variances, s0, s1, small):
+def tile_ends(indptr, indices, first, last, tiles, ends):
+    """ends[u - first, t] <- end of user u's ratings in item tile t (``tiles``: (t + 1,) boundaries)."""
+    for u in range(first, last):
+        p, stop = indptr[u], indptr[u + 1]
+        for t in range(tiles.shape[0] - 1):
+            while p < stop and indices[p] < tiles[t + 1]:
+                p += 1
+            ends[u - first, t] = p
+
+
+@njit(cache=True, error_model="numpy")
+def chunk_statistics(indptr, indices, values, lo, hi, tiles, group, means_p, log_weights, variances, s0, s1, small):
     """Statistics of users lo..hi-1 into zeroed flat s0, s1 (d * Kp,) and small (3, K); returns their log-likelihood.
 
-    small rows: sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj. Users go in groups of GROUP:
-    the E-step of the group, then its statistics tile by tile (``add_group_statistics``).
+    small rows: sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj. Cache blocking: users go in
+    groups of ``group``, and within a group the items go tile by tile (``tiles``: (t + 1,) item
+    boundaries), all the group's ratings in one tile before the next, first for the squared
+    errors, then, once the group's responsibilities are known, for s0 and s1. Every sum still
+    receives its terms in rating order, so the blocking does not change a bit of the result.
     """
     K = log_weights.shape[0]
     Kp = padded(K)
-    sq = np.empty(Kp)
+    n_tiles = tiles.shape[0] - 1
     log_joint = np.empty(K)
-    group_resp = np.zeros((GROUP, Kp))
-    cursor = np.empty(GROUP, np.int64)
+    group_sq = np.empty((group, Kp))
+    group_resp = np.zeros((group, Kp))
+    ends = np.empty((group, max(n_tiles, 1)), np.int64)
     ll = 0.0
-    for first in range(lo, hi, GROUP):
-        last = min(hi, first + GROUP)
+    for first in range(lo, hi, group):
+        last = min(hi, first + group)
+        tile_ends(indptr, indices, first, last, tiles, ends)
+        group_sq[:] = 0.0
+        for t in range(n_tiles):
+            for u in range(first, last):
+                start = indptr[u] if t == 0 else ends[u - first, t - 1]
+                add_squared_errors(indices, values, start, ends[u - first, t], means_p, group_sq[u - first])
         for u in range(first, last):
-            r = group_resp[u - first]
-            user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint)
-            ll += normalize_log(log_joint, r[:K])
+            sq, r = group_sq[u - first], group_resp[u - first]
             n_u = indptr[u + 1] - indptr[u]
+            log_joint_from_errors(n_u, sq, log_weights, variances, log_joint)
+            ll += normalize_log(log_joint, r[:K])
             for j in range(K):
                 small[0, j] += r[j]
                 small[1, j] += r[j] * n_u
                 small[2, j] += r[j] * sq[j]
-        add_group_statistics(indptr, indices, values, first, last, group_resp, tiles, cursor, s0, s1)
+        for t in range(n_tiles):
+            for u in range(first, last):
+                start = indptr[u] if t == 0 else ends[u - first, t - 1]
+                add_statistics(indices, values, start, ends[u - first, t], group_resp[u - first], s0, s1)
     return ll
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def em_statistics(indptr, indices, values, chunks, tiles, means_t, log_weights, variances):
+def em_statistics(indptr, indices, values, chunks, tiles, group, means_t, log_weights, variances):
     """One fused sweep over the ratings: E-step and the M-step's sufficient statistics.
 
     Each chunk of users (``chunks``: (c + 1,) user boundaries, ``fastem.chunks.balanced_chunks``)
     accumulates into its own buffers; the buffers are then added in chunk order, so the result
-    is the same for every number of threads. Extra memory: 2 c d Kp floats. ``tiles``: (t + 1,)
-    item boundaries (``fastem.chunks.item_tiles``) for the cache blocking of the statistics.
+    is the same for every number of threads. Extra memory: 2 c d Kp floats. ``tiles`` ((t + 1,)
+    item boundaries) and ``group`` (users) set the cache blocking (``fastem.chunks.cache_blocking``).
 
     Returns
     -------
@@ -192,7 +205,7 @@ def em_statistics(indptr, indices, values, chunks, tiles, means_t, log_weights, 
     buf0 = np.zeros((n_chunks, d * Kp))
     buf1 = np.zeros((n_chunks, d * Kp))
     for c in prange(n_chunks):
-        chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], tiles, means_p,
+        chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], tiles, group, means_p,
                                        log_weights, variances, buf0[c], buf1[c], chunk_small[c])
     s0 = np.zeros((d, K))
     s1 = np.zeros((d, K))

@@ -1,0 +1,223 @@
+"""Scaling: one EM iteration of MixtureCompleter (completion.e_step + m_step) beside the SciPy-sparse
+reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matrices.
+
+    python benchmarks/bench_scale.py --sizes 1e6 1e7 1e8 --ks 4 12 32 --threads 1 2
+        each case in a fresh subprocess (median seconds per iteration, peak RSS of that process);
+        rows merged into benchmarks/results/scale.json, a chart beside it where matplotlib is present
+    python benchmarks/bench_scale.py --dask
+        distributed.fit on a LocalCluster of 2 worker processes against the single-machine fit
+        (1M ratings, K = 12): seconds per iteration of each -> benchmarks/results/dask.json
+    pytest benchmarks/bench_scale.py
+        the 1M-rating, K = 12 iteration of both, side by side in one pytest-benchmark session
+
+Rows of scale.json: n_ratings, k, threads, fastem_seconds, scipy_seconds, fastem_peak_rss,
+scipy_peak_rss (bytes), bandwidth_floor_seconds (one read of the stored ratings at 23 GB/s),
+plus n_users, n_items, data_bytes. Planted matrices are generated once and kept in
+$FASTEM_BENCH_DIR (default /tmp/fastem-bench).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import scipy_reference  # noqa: E402
+from fastem import datasets, load_ratings  # noqa: E402
+from fastem.chunks import statistics_chunks  # noqa: E402
+from fastem.completion import course_start, e_step, m_step  # noqa: E402
+
+NETFLIX = dict(n_users=480_189, n_items=17_770, n_ratings=100_480_507)
+BANDWIDTH = 23e9   # bytes per second this machine reads
+RESULTS = Path(__file__).parent / "results"
+DATA_DIR = Path(os.environ.get("FASTEM_BENCH_DIR", "/tmp/fastem-bench"))
+
+
+def netflix_shape(n_ratings: int) -> tuple[int, int]:
+    """(n_users, n_items): the Netflix Prize's items and its ratings per user, scaled to ``n_ratings``."""
+    return max(1, round(NETFLIX["n_users"] * n_ratings / NETFLIX["n_ratings"])), NETFLIX["n_items"]
+
+
+def dataset(n_ratings: int) -> Path:
+    """The saved planted matrix of ``n_ratings`` (generated on first use)."""
+    path = DATA_DIR / f"planted-{n_ratings}.npz"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        R, _ = datasets.planted(*netflix_shape(n_ratings), n_ratings, n_components=12, seed=0)
+        R.save(path.with_suffix(".part"))
+        path.with_suffix(".part").rename(path)
+    return path
+
+
+def data_bytes(R) -> int:
+    return R.indptr.nbytes + R.indices.nbytes + R.values.nbytes
+
+
+# ---------------------------------------------------------------- one iteration of each implementation
+
+def fastem_iteration(R, K: int):
+    """A closure running one public MixtureCompleter iteration from the course's start."""
+    params, chunks = course_start(R, K, 0), statistics_chunks(R.indptr, R.n_items)
+
+    def iteration():
+        stats, _ = e_step(R, chunks, params)
+        return m_step(stats, params, R.n_users, 0.25, 1.0)
+    return iteration
+
+
+def scipy_iteration(R, K: int):
+    S = scipy_reference.Sparse(R)
+    start = course_start(R, K, 0)
+    params = (start.means, start.variances, start.weights)
+
+    def iteration():
+        post, _ = scipy_reference.e_step(S, *params)
+        return scipy_reference.m_step(S, post, params[0])
+    return iteration
+
+
+IMPLEMENTATIONS = {"fastem": fastem_iteration, "scipy": scipy_iteration}
+
+
+def run_case(impl: str, path: str, K: int, n_iter: int) -> dict:
+    """In this process: median seconds of ``n_iter`` iterations after a warm-up, and the peak RSS."""
+    R = load_ratings(path, mmap=True)
+    iteration = IMPLEMENTATIONS[impl](R, K)
+    iteration()
+    times = []
+    for _ in range(n_iter):
+        start = time.perf_counter()
+        iteration()
+        times.append(time.perf_counter() - start)
+    return dict(seconds=statistics.median(times), peak_rss=peak_rss())
+
+
+def peak_rss() -> int:
+    """Bytes: this process's peak resident set (VmHWM; unlike ru_maxrss, not inherited through exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def case_in_subprocess(impl: str, path: Path, K: int, threads: int, n_iter: int) -> dict:
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, __file__, "--case", impl, str(path), str(K), str(n_iter)],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def scale(sizes, ks, threads, out: Path) -> list[dict]:
+    rows = json.loads(out.read_text()) if out.exists() else []
+    for n_ratings in sizes:
+        path = dataset(n_ratings)
+        R = load_ratings(path, mmap=True)
+        n_iter = 3 if n_ratings >= 50_000_000 else 5
+        for K in ks:
+            for t in threads:
+                fast = case_in_subprocess("fastem", path, K, t, n_iter)
+                ref = case_in_subprocess("scipy", path, K, t, n_iter)
+                row = dict(n_ratings=R.nnz, k=K, threads=t, fastem_seconds=fast["seconds"],
+                           scipy_seconds=ref["seconds"], fastem_peak_rss=fast["peak_rss"],
+                           scipy_peak_rss=ref["peak_rss"], bandwidth_floor_seconds=data_bytes(R) / BANDWIDTH,
+                           n_users=R.n_users, n_items=R.n_items, data_bytes=data_bytes(R))
+                print(json.dumps(row), flush=True)
+                rows = [r for r in rows if (r["n_ratings"], r["k"], r["threads"]) != (R.nnz, K, t)] + [row]
+                rows.sort(key=lambda r: (r["n_ratings"], r["k"], r["threads"]))
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(rows, indent=1) + "\n")
+    try:
+        from fastem.plot import scaling
+    except ImportError:
+        return rows
+    try:
+        scaling(out, out.with_suffix(".png"))
+    except ImportError:   # matplotlib absent
+        pass
+    return rows
+
+
+def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
+    """Median seconds per iteration of distributed.fit (2 worker processes, 1 Numba thread each) and of
+    the same iterations on this machine through fastem.em with 2 threads; same data and start."""
+    from dask.distributed import Client, LocalCluster
+
+    from fastem import distributed, em
+    from fastem._base import numba_threads
+
+    path = dataset(n_ratings)
+    R = load_ratings(path, mmap=True)
+    chunks = statistics_chunks(R.indptr, R.n_items)
+
+    def per_iteration(fit):
+        stamps = [time.perf_counter()]
+        fit(lambda *_: stamps.append(time.perf_counter()))
+        return statistics.median(np.diff(stamps)[1:])   # the first includes loading and compilation
+
+    with numba_threads(2):
+        single = per_iteration(lambda cb: em.run(course_start(R, K, 0), lambda p: e_step(R, chunks, p),
+                                                 lambda s, p: m_step(s, p, R.n_users, 0.25, 1.0),
+                                                 converged=lambda old, new: False, max_iter=n_iter, callback=cb))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        dist = per_iteration(lambda cb: distributed.fit(client, path, K, seeds=[0], tol=0.0, max_iter=n_iter,
+                                                        callback=cb))
+    row = dict(n_ratings=R.nnz, k=K, workers=2, threads_per_worker=1, single_threads=2,
+               single_seconds=single, dask_seconds=dist, overhead_seconds=dist - single)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(row, indent=1) + "\n")
+    return row
+
+
+# ---------------------------------------------------------------- pytest-benchmark: 1M ratings, K = 12
+
+@pytest.fixture(scope="module")
+def million():
+    return load_ratings(dataset(1_000_000), mmap=True)
+
+
+@pytest.mark.benchmark(group="one EM iteration, 1M planted ratings, K=12")
+def test_iteration_fastem_1m(benchmark, million):
+    iteration = fastem_iteration(million, 12)
+    iteration()
+    benchmark(iteration)
+
+
+@pytest.mark.benchmark(group="one EM iteration, 1M planted ratings, K=12")
+def test_iteration_scipy_1m(benchmark, million):
+    iteration = scipy_iteration(million, 12)
+    iteration()
+    benchmark(iteration)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
+    parser.add_argument("--ks", type=int, nargs="+", default=[4, 12, 32])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
+    parser.add_argument("--dask", action="store_true", help="measure the Dask overhead instead")
+    parser.add_argument("--case", nargs=4, metavar=("IMPL", "PATH", "K", "N_ITER"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.case:
+        impl, path, K, n_iter = args.case
+        print(json.dumps(run_case(impl, path, int(K), int(n_iter))))
+    elif args.dask:
+        print(json.dumps(dask_overhead(1_000_000, 12, 12, RESULTS / "dask.json")))
+    else:
+        scale([int(s) for s in args.sizes], args.ks, args.threads, args.out)
+
+
+if __name__ == "__main__":
+    main()
