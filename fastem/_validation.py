@@ -31,6 +31,7 @@ def check_float(name: str, value, minimum: float | None = None, exclusive: bool 
 
 
 def check_choice(name: str, value, choices) -> str:
+    """``value`` if it is one of ``choices``; ValueError naming ``name`` and the choices otherwise."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value

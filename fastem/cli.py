@@ -56,6 +56,7 @@ def _format_table(rows: list[dict]) -> str:
 
 
 def cmd_fit(args) -> int:
+    """``fastem fit``: best of seeds for every K, as a table (or JSON) with BIC and, given gold, RMSE."""
     R, gold = _load(args.data)
     if args.gold is not None:
         gold = _load(args.gold)[1] if args.gold in NAMED else load_ratings(args.gold).to_dense()
@@ -81,6 +82,7 @@ def cmd_fit(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    """``fastem evaluate``: held-out RMSE, MAE and fit time of the named recommenders on one split."""
     from ._base import numba_threads
     from .recommenders import RECOMMENDERS, format_table, holdout
 
@@ -98,6 +100,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_data_fetch(args) -> int:
+    """``fastem data fetch``: download the reference files and check their SHA-256 sums."""
     datasets.fetch(args.dest, args.url)
     print(f"reference data ready in {args.dest}")
     return 0
@@ -134,6 +137,7 @@ def cmd_plot(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fastem`` argument parser with its subcommands."""
     parser = argparse.ArgumentParser(prog="fastem", description="Numba-accelerated EM for Gaussian mixtures.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -198,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Entry point: run one subcommand; a ValueError or missing file prints one line and returns 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -32,6 +32,7 @@ class SphericalMixture:
         return np.ascontiguousarray(self.means_t.T)
 
     def log_weights(self) -> np.ndarray:
+        """(K,) log weights (-inf for a weight of 0)."""
         with np.errstate(divide="ignore"):
             return np.log(self.weights)
 

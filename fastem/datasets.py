@@ -101,6 +101,7 @@ def _user_counts(activity: np.ndarray, n_ratings: int, n_items: int) -> np.ndarr
 
 
 def sha256(path: Path) -> str:
+    """Hex SHA-256 digest of a file, read in blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -39,6 +39,7 @@ class FactorParams(NamedTuple):
     weights: np.ndarray
 
     def log_weights(self) -> np.ndarray:
+        """(K,) log weights (-inf for a weight of 0)."""
         with np.errstate(divide="ignore"):
             return np.log(self.weights)
 

@@ -231,6 +231,7 @@ class MixtureData:
 # ------------------------------------------------------------------ validation of the *_init arrays
 
 def check_weights_init(weights, K: int) -> np.ndarray:
+    """weights_init as float64 (K,): non-negative, summing to 1; ValueError otherwise."""
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (K,):
         raise ValueError(f"weights_init must have shape ({K},), got {weights.shape}")
@@ -242,6 +243,7 @@ def check_weights_init(weights, K: int) -> np.ndarray:
 
 
 def check_means_init(means, K: int, d: int) -> np.ndarray:
+    """means_init as float64 (K, d), finite; ValueError otherwise."""
     means = np.asarray(means, dtype=np.float64)
     if means.shape != (K, d):
         raise ValueError(f"means_init must have shape ({K}, {d}), got {means.shape}")
@@ -251,6 +253,8 @@ def check_means_init(means, K: int, d: int) -> np.ndarray:
 
 
 def check_precisions_init(precisions, covariance_type: str, K: int, d: int) -> np.ndarray:
+    """precisions_init as float64 in the shape of ``covariance_type`` ((K, d, d), (d, d), (K, d) or (K,)),
+    positive definite; ValueError otherwise."""
     precisions = np.asarray(precisions, dtype=np.float64)
     shape = {"full": (K, d, d), "tied": (d, d), "diag": (K, d), "spherical": (K,)}[covariance_type]
     if precisions.shape != shape:
@@ -336,6 +340,9 @@ class GaussianMixture(Estimator):
     def fit_predict(self, X, y=None):
         """Fit, then return the most probable component of each sample (n,)."""
         X = check_samples(X, min_samples=2)
+        unobserved = np.flatnonzero(np.isnan(X).all(axis=0))
+        if unobserved.size:
+            raise ValueError(f"X: feature {unobserved[0]} has no observed value (all NaN); drop it before fitting")
         K = check_int("n_components", self.n_components, minimum=1)
         kind = check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
         check_choice("init_params", self.init_params, INIT_PARAMS)
@@ -426,6 +433,7 @@ class GaussianMixture(Estimator):
     # -------------------------------------------------------------- fitted parameters
 
     def set_fitted(self, params: GaussianParams):
+        """Store ``params`` as the fitted attributes (weights_, means_, covariances_, precisions_...)."""
         self.weights_ = params.weights
         self.means_ = params.means
         self.covariances_ = params.covariances
@@ -433,6 +441,7 @@ class GaussianMixture(Estimator):
         self.precisions_ = precisions_from_cholesky(params.precisions_cholesky, self.covariance_type)
 
     def current_params(self) -> GaussianParams:
+        """The fitted attributes as GaussianParams (the start of a warm-started fit)."""
         return GaussianParams(self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
 
     def prepared(self, X) -> MixtureData:

@@ -69,14 +69,17 @@ class RatingMatrix:
 
     @property
     def n_users(self) -> int:
+        """Number of rows (users)."""
         return self.shape[0]
 
     @property
     def n_items(self) -> int:
+        """Number of columns (items)."""
         return self.shape[1]
 
     @property
     def nnz(self) -> int:
+        """Number of observed ratings."""
         return int(self.indices.shape[0])
 
     def __repr__(self) -> str:
@@ -97,6 +100,7 @@ class RatingMatrix:
         return out
 
     def to_scipy(self) -> sp.csr_matrix:
+        """(n_users, n_items) scipy.sparse.csr_matrix holding copies of the ratings."""
         return sp.csr_matrix((self.values.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
 
     def _subset(self, keep: np.ndarray) -> "RatingMatrix":

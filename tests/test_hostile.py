@@ -75,9 +75,13 @@ def test_gaussian_mixture_on_random_masks(data, K, kind, seed):
     try:
         model.fit(X)
     except ValueError as e:   # a component or a column with too few observations to estimate
-        assert "ill-defined" in str(e) or "infs or NaNs" in str(e)
+        assert any(m in str(e) for m in ("ill-defined", "infs or NaNs", "has no observed value")), e
         return
-    assert_monotone(model.lower_bounds_)
+    covariances = model.covariances_.reshape(-1, X.shape[1], X.shape[1]) if kind in ("full", "tied") else None
+    if covariances is None or max(np.linalg.cond(c) for c in covariances) < 1e8:
+        # A (nearly) singular covariance, e.g. 3 points in 3 dimensions, has an unbounded
+        # likelihood whose iterates are rounding noise: monotonicity is checked where it means something.
+        assert_monotone(model.lower_bounds_)
     assert_responsibilities(model.predict_proba(X), X.shape[0], K)
     assert np.all(np.isfinite(model.score_samples(X))) and np.all(np.isfinite(model.impute(X)))
 

@@ -271,3 +271,10 @@ def test_check_estimator_where_it_applies():
         results = check_estimator(sklearn_tagged()(2, random_state=0), on_fail=None, expected_failed_checks=expected)
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert failed == [] and len(results) > 30
+
+
+def test_a_feature_never_observed_is_rejected_by_name():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    X[:, 1] = np.nan
+    with pytest.raises(ValueError, match="feature 1 has no observed value"):
+        GaussianMixture(2, covariance_type="full").fit(X)

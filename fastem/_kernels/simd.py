@@ -27,6 +27,8 @@ def padded(k):
 
 
 class Vec8Type(types.Type):
+    """Numba type of a Vec8: eight float64 lanes held as one LLVM <8 x double> value."""
+
     def __init__(self):
         super().__init__(name="Vec8")
 
@@ -101,22 +103,32 @@ def vstore(typingctx, array, offset, vector):
     return types.none(array, offset, vec8), codegen
 
 
+def _partial_operands(context, builder, signature, args):
+    """(address of array[offset], lane mask i < count) for the masked loads and stores."""
+    offset = context.cast(builder, args[1], signature.args[1], types.intp)
+    return (_address(context, builder, signature.args[0], args[0], offset),
+            _lane_mask(context, builder, signature.args[2], args[2]))
+
+
+def _masked_intrinsic(builder, name, return_type, operands):
+    """Call llvm.masked.{name} (the vector type is fixed, so declare it by its full name)."""
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(return_type, [o.type for o in operands]),
+        f"llvm.masked.{name}.v{WIDTH}f64.p0v{WIDTH}f64")
+    return builder.call(function, operands)
+
+
 @intrinsic
 def vload_partial(typingctx, array, offset, count, fill):
     """Lanes i < count from array[offset + i], the others ``fill``; nothing past them is read."""
     _check_float64_array(array)
 
     def codegen(context, builder, signature, args):
-        offset = context.cast(builder, args[1], signature.args[1], types.intp)
-        mask = _lane_mask(context, builder, signature.args[2], args[2])
+        address, mask = _partial_operands(context, builder, signature, args)
         fill = context.cast(builder, args[3], signature.args[3], types.float64)
         splat = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), fill, ir.Constant(ir.IntType(32), 0))
         splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
-        address = _address(context, builder, signature.args[0], args[0], offset)
-        load = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_VECTOR, [address.type, ir.IntType(32), mask.type, _VECTOR]),
-            f"llvm.masked.load.v{WIDTH}f64.p0v{WIDTH}f64")
-        return builder.call(load, [address, ir.Constant(ir.IntType(32), 8), mask, splat])
+        return _masked_intrinsic(builder, "load", _VECTOR, [address, ir.Constant(ir.IntType(32), 8), mask, splat])
     return vec8(array, offset, count, fill), codegen
 
 
@@ -126,13 +138,8 @@ def vstore_partial(typingctx, array, offset, count, vector):
     _check_float64_array(array)
 
     def codegen(context, builder, signature, args):
-        offset = context.cast(builder, args[1], signature.args[1], types.intp)
-        mask = _lane_mask(context, builder, signature.args[2], args[2])
-        address = _address(context, builder, signature.args[0], args[0], offset)
-        store = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR, address.type, ir.IntType(32), mask.type]),
-            f"llvm.masked.store.v{WIDTH}f64.p0v{WIDTH}f64")
-        builder.call(store, [args[3], address, ir.Constant(ir.IntType(32), 8), mask])
+        address, mask = _partial_operands(context, builder, signature, args)
+        _masked_intrinsic(builder, "store", ir.VoidType(), [args[3], address, ir.Constant(ir.IntType(32), 8), mask])
         return context.get_dummy_value()
     return types.none(array, offset, count, vec8), codegen
 
