@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import scipy_reference  # noqa: E402
 from fastem import datasets, load_ratings  # noqa: E402
-from fastem.chunks import statistics_chunks  # noqa: E402
 from fastem.completion import course_start, e_step, m_step  # noqa: E402
 
 NETFLIX = dict(n_users=480_189, n_items=17_770, n_ratings=100_480_507)
@@ -67,10 +66,10 @@ def data_bytes(R) -> int:
 
 def fastem_iteration(R, K: int):
     """A closure running one public MixtureCompleter iteration from the course's start."""
-    params, chunks = course_start(R, K, 0), statistics_chunks(R.indptr, R.n_items)
+    params = course_start(R, K, 0)
 
     def iteration():
-        stats, _ = e_step(R, chunks, params)
+        stats, _ = e_step(R, params)
         return m_step(stats, params, R.n_users, 0.25, 1.0)
     return iteration
 
@@ -158,7 +157,6 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
 
     path = dataset(n_ratings)
     R = load_ratings(path, mmap=True)
-    chunks = statistics_chunks(R.indptr, R.n_items)
 
     def per_iteration(fit):
         stamps = [time.perf_counter()]
@@ -166,7 +164,7 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
         return statistics.median(np.diff(stamps)[1:])   # the first includes loading and compilation
 
     with numba_threads(2):
-        single = per_iteration(lambda cb: em.run(course_start(R, K, 0), lambda p: e_step(R, chunks, p),
+        single = per_iteration(lambda cb: em.run(course_start(R, K, 0), lambda p: e_step(R, p),
                                                  lambda s, p: m_step(s, p, R.n_users, 0.25, 1.0),
                                                  converged=lambda old, new: False, max_iter=n_iter, callback=cb))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \

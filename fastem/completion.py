@@ -11,9 +11,9 @@ from . import em
 from ._base import Estimator, numba_threads
 from ._kernels import masked
 from ._validation import check_choice, check_float, check_int, check_pairs, seed_list
-from .chunks import cache_blocking, statistics_chunks
+from ._kernels.simd import aligned_zeros, padded
 from .metrics import bic, bic_score
-from .ratings import RatingMatrix, column_moments, item_means, load_ratings
+from .ratings import RatingMatrix, column_moments, item_blocks, item_means, load_ratings
 
 INITS = ("course", "k-means++", "random")
 
@@ -72,6 +72,7 @@ def kmeans_plus_plus_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixtu
     item, _, var = item_means(R)
     counts = np.maximum(R.user_counts(), 1).astype(np.float64)
     centres = np.empty((R.n_items, K))
+    blocks = item_blocks(R)
     nearest = np.full(R.n_users, np.inf)
     chosen = rng.randint(R.n_users)
     for k in range(K):
@@ -81,7 +82,7 @@ def kmeans_plus_plus_start(R: RatingMatrix, K: int, seed: int) -> SphericalMixtu
         centres[:, k] = centre
         if k + 1 == K:
             break
-        dist = masked.squared_errors(R.indptr, R.indices, R.values, centre[:, None].copy())[:, 0] / counts
+        dist = masked.squared_errors(blocks, centre[:, None].copy())[:, 0] / counts
         nearest = np.minimum(nearest, dist)
         total = nearest.sum()
         chosen = rng.choice(R.n_users, p=nearest / total) if total > 0 else rng.randint(R.n_users)
@@ -109,11 +110,16 @@ def floor_variances(params: SphericalMixture, min_variance: float) -> SphericalM
 
 # ---------------------------------------------------------------- E and M steps
 
-def e_step(R: RatingMatrix, chunks: np.ndarray, params: SphericalMixture):
-    """One fused sweep: (statistics tuple, log-likelihood of R under params)."""
-    tiles, group = cache_blocking(R.indptr, R.n_items, params.means_t.shape[1])
-    ll, *stats = masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiles, group, params.means_t,
-                                      params.log_weights(), params.variances)
+def e_step(R: RatingMatrix, params: SphericalMixture, workspace: np.ndarray | None = None):
+    """One EM pass (``masked.em_statistics``): (statistics tuple, log-likelihood of R under params).
+
+    ``workspace``: (n_users * padded(K),) float64, 64-byte aligned (``simd.aligned_zeros``), that the pass overwrites (a fit allocates it
+    once instead of once per iteration).
+    """
+    if workspace is None:
+        workspace = aligned_zeros(R.n_users * padded(params.weights.shape[0]))
+    L = item_blocks(R)
+    ll, *stats = masked.em_statistics(L, params.means_t, params.log_weights(), params.variances, workspace)
     return stats, ll
 
 
@@ -199,7 +205,7 @@ class MixtureCompleter(Estimator):
         min_variance = check_float("min_variance", self.min_variance, minimum=0.0)
         min_mean_weight = check_float("min_mean_weight", self.min_mean_weight, minimum=0.0)
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
-        chunks = statistics_chunks(R.indptr, R.n_items)
+        workspace = aligned_zeros(R.n_users * padded(K))
 
         def initialize(seed):
             return floor_variances(start(R, K, seed), min_variance)
@@ -208,7 +214,7 @@ class MixtureCompleter(Estimator):
             return m_step(stats, params, R.n_users, min_variance, min_mean_weight)
 
         with numba_threads(self.n_threads):
-            best, _ = em.fit_best(initialize, lambda p: e_step(R, chunks, p), m, seeds,
+            best, _ = em.fit_best(initialize, lambda p: e_step(R, p, workspace), m, seeds,
                                   converged=em.relative_tolerance(tol), max_iter=max_iter,
                                   callback=self._iteration_printer(), on_fit=self._fit_printer())
             self.mixture_ = best.params
@@ -279,7 +285,7 @@ class MixtureCompleter(Estimator):
 
     def _responsibilities(self, R: RatingMatrix):
         p = self.mixture_
-        return masked.responsibilities(R.indptr, R.indices, R.values, p.means_t, p.log_weights(), p.variances)
+        return masked.responsibilities(item_blocks(R), p.means_t, p.log_weights(), p.variances)
 
     # -- inference
     def predict_proba(self, R) -> np.ndarray:

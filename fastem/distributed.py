@@ -21,7 +21,7 @@ import numpy as np
 from . import completion, em
 from ._base import numba_threads
 from ._validation import check_choice, check_float, check_int, check_threads, seed_list
-from .chunks import balanced_chunks, statistics_chunks
+from .chunks import balanced_chunks
 from .completion import MixtureCompleter
 from .ratings import RatingMatrix, column_moments, load_ratings
 
@@ -33,9 +33,8 @@ INITS = ("course", "random")
 # ---------------------------------------------------------------- on the workers
 
 def _block_from_arrays(indptr, indices, values, n_items):
-    """(block RatingMatrix, its chunks) from CSR slices (indptr rebased to 0)."""
-    R = RatingMatrix(indptr, indices, values, (len(indptr) - 1, n_items), check_entries=False)
-    return R, statistics_chunks(R.indptr, R.n_items)
+    """The block's RatingMatrix from CSR slices (indptr rebased to 0)."""
+    return RatingMatrix(indptr, indices, values, (len(indptr) - 1, n_items), check_entries=False)
 
 
 def _block_from_file(path, lo, hi):
@@ -47,29 +46,27 @@ def _block_from_file(path, lo, hi):
 
 def _block_file(path):
     """A whole saved block file, memory-mapped."""
-    R = load_ratings(path, mmap=True)
-    return R, statistics_chunks(R.indptr, R.n_items)
+    return load_ratings(path, mmap=True)
 
 
 def _block_statistics(block, params, n_threads):
     with numba_threads(n_threads):
-        stats, ll = completion.e_step(block[0], block[1], params)
+        stats, ll = completion.e_step(block, params)
     return tuple(stats), float(ll)
 
 
 def _block_moments(block):
-    return column_moments(block[0])
+    return column_moments(block)
 
 
 def _user_row(block, u):
     """(items, ratings) of block-local user u, copied."""
-    R = block[0]
-    lo, hi = R.indptr[u], R.indptr[u + 1]
-    return np.array(R.indices[lo:hi]), np.array(R.values[lo:hi])
+    lo, hi = block.indptr[u], block.indptr[u + 1]
+    return np.array(block.indices[lo:hi]), np.array(block.values[lo:hi])
 
 
 def _block_responsibilities(block, model):
-    return model.predict_proba(block[0])
+    return model.predict_proba(block)
 
 
 # ---------------------------------------------------------------- on the driver

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import zipfile
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import summaries
+from ._kernels import by_item, summaries
 from .chunks import even_chunks
 
 FORMAT_NAME = "fastem.RatingMatrix"
@@ -42,7 +43,7 @@ class RatingMatrix:
     user_ids, item_ids : (n_users,), (n_items,) int64 or None, original ids of triplet files.
     """
 
-    __slots__ = ("indptr", "indices", "values", "shape", "user_ids", "item_ids", "_moments")
+    __slots__ = ("indptr", "indices", "values", "shape", "user_ids", "item_ids", "_moments", "_by_item")
 
     def __init__(self, indptr, indices, values, shape, user_ids=None, item_ids=None, *, check_entries=True):
         """``check_entries=False`` checks the layout only (O(n_users), for memory-mapped files and
@@ -61,6 +62,7 @@ class RatingMatrix:
         self.indptr, self.indices, self.values = (_readonly(a) for a in (indptr, indices, values))
         self.shape = (n_users, n_items)
         self._moments = None
+        self._by_item = None
         self.user_ids = None if user_ids is None else _readonly(np.asarray(user_ids, dtype=np.int64))
         self.item_ids = None if item_ids is None else _readonly(np.asarray(item_ids, dtype=np.int64))
         for name, ids, n in (("user_ids", self.user_ids, n_users), ("item_ids", self.item_ids, n_items)):
@@ -180,6 +182,63 @@ def column_moments(R: RatingMatrix) -> tuple[np.ndarray, np.ndarray, float]:
     sums, counts, total_sq = summaries.column_moments(R.indices, R.values, even_chunks(R.nnz), R.n_items)
     R._moments = (_readonly(sums), _readonly(counts), float(total_sq))
     return R._moments
+
+
+class ItemBlocks(NamedTuple):
+    """R's ratings as ``_kernels.by_item`` lays them out for the spherical EM kernels.
+
+    block: users per block; indptr (n + 1,) R's row pointers (ratings per user);
+    segments (B d + 1,), runs (n_runs + 1,) int64; run_values (n_runs,); users (nnz,) uint16;
+    column_ends (d + 1,) int64 cumulative ratings per item.
+    """
+
+    block: int
+    n_items: int
+    indptr: np.ndarray
+    segments: np.ndarray
+    runs: np.ndarray
+    run_values: np.ndarray
+    users: np.ndarray
+    column_ends: np.ndarray
+
+
+#: Ratings a block should hold per item on average, so that its runs of equal ratings are long.
+RATINGS_PER_SEGMENT = 256
+#: Most users per block: their rows of K <= 16 responsibilities (1 MiB) stay in a 2 MiB L2 cache.
+MAX_BLOCK = 8192
+#: Blocks wanted at least, so the E-step (one block per thread at a time) has work for 8 threads.
+MIN_BLOCKS = 8
+
+
+def users_per_block(n_users: int, n_items: int, nnz: int) -> int:
+    """About RATINGS_PER_SEGMENT ratings per (block, item) on average, at most MAX_BLOCK users,
+    and at least MIN_BLOCKS blocks. Depends on the matrix's shape and nnz only."""
+    density = nnz / max(n_users * n_items, 1)
+    block = min(RATINGS_PER_SEGMENT / max(density, 1e-12), MAX_BLOCK, -(-n_users // MIN_BLOCKS))
+    return max(1, int(np.ceil(block)))
+
+
+def item_blocks(R: RatingMatrix, block: int | None = None) -> ItemBlocks:
+    """R's ratings as ``ItemBlocks``, built once per matrix and kept (one extra copy: 2 bytes
+    per rating, plus 8 bytes and a value per run of equal ratings). ``block`` overrides
+    ``users_per_block`` (tests); such a layout is not kept."""
+    if block is not None:
+        if not 1 <= block <= 65536:
+            raise ValueError(f"block must be in 1..65536 users, got {block}")
+        arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
+        return ItemBlocks(block, R.n_items, R.indptr, *arrays, _column_ends(R))
+    if R._by_item is None:
+        block = users_per_block(R.n_users, R.n_items, R.nnz)
+        arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
+        R._by_item = ItemBlocks(block, R.n_items, R.indptr, *(_readonly(a) for a in (*arrays, _column_ends(R))))
+    return R._by_item
+
+
+def _column_ends(R: RatingMatrix) -> np.ndarray:
+    """(d + 1,) int64 cumulative ratings per item."""
+    ends = np.zeros(R.n_items + 1, np.int64)
+    ends[1:] = np.cumsum(column_moments(R)[1]).astype(np.int64)
+    return ends
 
 
 def item_means(R: RatingMatrix) -> tuple[np.ndarray, float, float]:

@@ -5,9 +5,9 @@ import pytest
 import course_solutions
 from fastem import load_ratings, rmse
 from fastem._kernels import masked
-from fastem.chunks import balanced_chunks
 from fastem.completion import MixtureCompleter, course_start, e_step, m_step
 from fastem.datasets import netflix, toy
+from fastem.ratings import item_blocks
 from fastem.selection import select_k
 
 
@@ -37,9 +37,8 @@ def test_tiny_case_first_e_and_m_step(tiny, solutions):
     model = MixtureCompleter(4, seeds=[0], max_iter=1).fit(R)
     assert model.log_likelihood_ == pytest.approx(-152.16319226209848, rel=1e-13)
     assert model.log_likelihood_ == pytest.approx(solutions["After first E-step"]["LL"], rel=1e-13)
-    stats, _ = e_step(R, balanced_chunks(R.indptr), start)
-    post, _ = masked.responsibilities(R.indptr, R.indices, R.values, start.means_t, start.log_weights(),
-                                      start.variances)
+    stats, _ = e_step(R, start)
+    post, _ = masked.responsibilities(item_blocks(R), start.means_t, start.log_weights(), start.variances)
     assert_printed(post, solutions["After first E-step"]["post"])
     after = solutions["After first M-step"]
     assert_printed(model.means_, after["Mu"])

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import fastem
 from fastem import em
 from fastem._kernels import masked
+from fastem.ratings import item_blocks
 
 import naive
 from strategies import masked_matrices
@@ -213,8 +214,7 @@ def test_heavy_user_over_17770_items_with_tiny_variances():
     variances = np.array([1e-6, 2e-6, 1e-4])
     weights = np.array([0.2, 0.3, 0.5])
     R = fastem.load_ratings(X)
-    resp, ll = masked.responsibilities(R.indptr, R.indices, R.values, np.ascontiguousarray(means.T),
-                                       np.log(weights), variances)
+    resp, ll = masked.responsibilities(item_blocks(R), np.ascontiguousarray(means.T), np.log(weights), variances)
     want_resp, want_ll = naive.estep(X, mask, means, variances, weights)
     assert np.all(np.isfinite(resp)) and np.all(np.isfinite(ll)) and np.exp(ll[0]) == 0.0
     np.testing.assert_allclose(ll.sum(), want_ll, rtol=1e-10)

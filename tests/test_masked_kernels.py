@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 import naive
 from fastem import load_ratings
 from fastem._base import numba_threads
-from fastem.chunks import balanced_chunks, cache_blocking, even_chunks, statistics_chunks
+from fastem.chunks import balanced_chunks, even_chunks
 from fastem.completion import SphericalMixture, e_step, m_step
-from fastem._kernels import masked
+from fastem._kernels import by_item, masked
+from fastem.ratings import item_blocks, users_per_block
 from strategies import masked_matrices, spherical_mixtures
 
 RTOL = 1e-10
@@ -26,7 +27,8 @@ def test_responsibilities_match_naive(data):
     means, variances, weights = data.draw(spherical_mixtures(X.shape[1]))
     R = load_ratings(X)
     p = as_params(means, variances, weights)
-    resp, user_ll = masked.responsibilities(R.indptr, R.indices, R.values, p.means_t, p.log_weights(), p.variances)
+    L = item_blocks(R, block=data.draw(st.integers(1, R.n_users)))
+    resp, user_ll = masked.responsibilities(L, p.means_t, p.log_weights(), p.variances)
     post, ll = naive.estep(X, mask, means, variances, weights)
     np.testing.assert_allclose(resp, post, rtol=RTOL, atol=1e-14)
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
@@ -39,8 +41,7 @@ def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
     X, mask = data.draw(masked_matrices())
     means, variances, weights = data.draw(spherical_mixtures(X.shape[1]))
     R = load_ratings(X)
-    stats, ll = e_step(R, balanced_chunks(R.indptr, n_chunks=data.draw(st.integers(1, 8)), min_nnz=1),
-                       as_params(means, variances, weights))
+    stats, ll = e_step(R, as_params(means, variances, weights))
     post, naive_ll = naive.estep(X, mask, means, variances, weights)
     assert ll == pytest.approx(naive_ll, rel=RTOL)
     try:
@@ -55,38 +56,52 @@ def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
 
 
 @settings(max_examples=15, deadline=None)
-@given(masked_matrices(max_users=60, max_items=10), st.integers(1, 9), st.integers(1, 40))
-def test_statistics_do_not_depend_on_threads_or_blocking(Xm, n_tiles, group):
+@given(masked_matrices(max_users=60, max_items=10), st.integers(1, 60))
+def test_statistics_do_not_depend_on_threads(Xm, block):
     X, _ = Xm
     R = load_ratings(X)
     K = min(3, R.n_users)
     means, variances, weights = np.linspace(1, 5, K * R.n_items).reshape(K, -1), np.ones(K), np.full(K, 1 / K)
     p = as_params(means, variances, weights)
-    chunks = balanced_chunks(R.indptr, n_chunks=7, min_nnz=1)
-    one_tile = np.array([0, R.n_items])
-    tiles = np.unique(np.linspace(0, R.n_items, n_tiles + 1).round().astype(np.int64))
+    L = item_blocks(R, block=min(block, R.n_users))
     out = []
-    for threads, tiling, users in ((1, one_tile, 1), (2, one_tile, 1), (2, tiles, group)):
+    for threads in (1, 2):
         with numba_threads(threads):
-            out.append(masked.em_statistics(R.indptr, R.indices, R.values, chunks, tiling, users, p.means_t,
-                                            p.log_weights(), p.variances))
+            work = np.zeros(R.n_users * 8)
+            out.append(masked.em_statistics(L, p.means_t, p.log_weights(), p.variances, work))
     for other in out[1:]:
         for a, b in zip(out[0], other):
             np.testing.assert_array_equal(a, b)
 
 
-def test_cache_blocking_follows_cache_and_density():
-    dense = np.arange(0, 1201 * 1200, 1200)              # 1200 users x 1200 items, all rated
-    tiles, group = cache_blocking(dense, 1200, 12)  # L1 allows 128-item tiles, density 1200 / 128 = 9
-    assert list(tiles) == list(np.linspace(0, 1200, 10).round()) and group == 32
-    sparse = np.arange(0, 1001 * 20, 20)                 # 20 ratings per user: tiling does not pay
-    tiles, group = cache_blocking(sparse, 17770, 12)
-    assert list(tiles) == [0, 17770] and group == 4096
-    prize = np.arange(0, 10001 * 208, 208)               # Netflix-Prize density: one tile, big groups
-    tiles, group = cache_blocking(prize, 17770, 12)
-    assert list(tiles) == [0, 17770] and group == 684
-    assert list(cache_blocking(np.zeros(1, np.int64), 5, 3)[0]) == [0, 5]
-    assert len(statistics_chunks(prize, 17770)) - 1 == 14   # >= 8 ratings per item and chunk
+def test_item_blocks_layout():
+    """Segments by (block, item), runs of equal values, users increasing within a run."""
+    X = np.array([[5, 0, 3], [5, 2, 3], [1, 2, 0], [5, 0, 3], [0, 0, 1]], dtype=float)
+    R = load_ratings(X)
+    L = item_blocks(R, block=3)   # users 0-2, then 3-4
+    runs = [(L.run_values[r], list(L.users[L.runs[r]:L.runs[r + 1]])) for r in range(len(L.run_values))]
+    assert list(L.segments) == [0, 2, 3, 4, 5, 5, 7]
+    assert runs == [(1, [2]), (5, [0, 1]), (2, [1, 2]), (3, [0, 1]),   # block 0: item 0, item 1, item 2
+                    (5, [0]), (1, [1]), (3, [0])]                      # block 1: item 0, (none), item 2
+    assert list(L.column_ends) == [0, 4, 6, 10]
+    with pytest.raises(ValueError, match="block"):
+        item_blocks(R, block=70000)
+
+
+def test_users_per_block_follows_density():
+    assert users_per_block(1200, 1200, 1_111_768) == 150           # dense: at least 8 blocks
+    assert users_per_block(480_189, 17_770, 100_480_507) == 8192   # Netflix Prize: L2-sized rows
+    assert users_per_block(100_000, 17_770, 2_000_000) == 8192
+    assert users_per_block(1_000_000, 100, 50_000_000) == 512       # 256 ratings per item and block
+    assert users_per_block(5, 3, 10) == 1
+
+
+def test_item_parts_split_ratings_evenly():
+    ends = np.array([0, 10, 10, 50, 60, 100])
+    assert list(masked.item_parts(ends, 2)) == [0, 3, 5]
+    assert list(masked.item_parts(ends, 1)) == [0, 5]
+    parts = masked.item_parts(ends, 8)
+    assert parts[0] == 0 and parts[-1] == 5 and np.all(np.diff(parts) >= 0)
 
 
 def test_squared_errors_and_predict_pairs_match_dense():
@@ -96,7 +111,8 @@ def test_squared_errors_and_predict_pairs_match_dense():
     means_t = rng.normal(3, 1, (8, 4))
     mask = X != 0
     expected = np.stack([(((X - means_t[:, j]) * mask) ** 2).sum(axis=1) for j in range(4)], axis=1)
-    np.testing.assert_allclose(masked.squared_errors(R.indptr, R.indices, R.values, means_t), expected, rtol=1e-13)
+    for block in (1, 7, 30):
+        np.testing.assert_allclose(masked.squared_errors(item_blocks(R, block), means_t), expected, rtol=1e-13)
     resp = rng.dirichlet(np.ones(4), 30)
     users, items = rng.integers(0, 30, 50), rng.integers(0, 8, 50)
     np.testing.assert_allclose(masked.predict_pairs(resp, means_t, users, items),
@@ -108,7 +124,7 @@ def test_user_without_ratings_gets_the_weights():
     R = load_ratings(X)
     weights = np.array([0.3, 0.7])
     p = as_params(np.array([[1.0, 2.0], [4.0, 5.0]]), np.ones(2), weights)
-    resp, ll = masked.responsibilities(R.indptr, R.indices, R.values, p.means_t, p.log_weights(), p.variances)
+    resp, ll = masked.responsibilities(item_blocks(R), p.means_t, p.log_weights(), p.variances)
     np.testing.assert_allclose(resp[1], weights, rtol=1e-15)
     assert ll[1] == pytest.approx(0.0, abs=1e-15)
 

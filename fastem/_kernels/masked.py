@@ -1,191 +1,246 @@
-"""Kernels over the observed entries of a CSR rating matrix (spherical Gaussian components).
+"""Kernels over the observed entries of a rating matrix (spherical Gaussian components).
 
-Notation: n users, d items, K components. ``means_t`` is (d, K), the transposed means, so the
-K values an observed rating meets are contiguous. A user's log joint with component j is
+Notation: n users, d items, K components, Kp = padded(K). ``means_t`` is (d, K), the transposed
+means. A user's log joint with component j is
 
     log w_j - n_u/2 log(2 pi var_j) - sq_uj / (2 var_j),   sq_uj = sum_{i in C_u} (x_ui - mu_ji)^2
 
-and is written once, in ``user_log_joint``. The K-loops run as 8-lane vectors (``simd``) over
-per-item rows padded to Kp = padded(K) components. Work is split into fixed user chunks;
-statistics are accumulated per chunk and added in chunk order, so results do not depend on the
-number of threads.
+and is written once, in ``log_joint_from_errors``. The kernels read the ratings as
+``fastem.ratings.ItemBlocks`` (``L``): item by item within blocks of users, in runs of equal
+value. Per-user rows (squared errors, then responsibilities) live in one flat (n * Kp,) array
+of rows padded to Kp lanes, so the K-loops run as 8-lane vectors (``simd``).
+
+Determinism: a user's squared errors are summed item by item in item order, one block per
+thread; an item's sums are added block by block and run by run in that order, whichever thread
+owns the item; per-block totals are added in block order. No result depends on the thread count.
 """
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from .common import normalize_log
-from .simd import WIDTH, pad_columns, padded, vadd, vbroadcast, vload, vmul, vstore, vsub
+from .simd import WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
 
 
+# ---------------------------------------------------------------- E-step: squared errors per user
+
 @njit(cache=True, error_model="numpy", inline="always")
-def squared_error(x, means_p, at):
+def run_error(x, means_p, at):
     """(x - means_p[at : at + 8])^2 as a Vec8."""
     diff = vsub(vbroadcast(x), vload(means_p, at))
     return vmul(diff, diff)
 
 
-@njit(cache=True, error_model="numpy")
-def add_squared_errors(indices, values, start, end, means_p, sq):
-    """sq (Kp,) += sum over the ratings p in start..end-1 of (x_p - means_p[item p, :])^2.
+@njit(cache=True, error_model="numpy", inline="always")
+def add_to_row(rows, at, vector):
+    """rows[at : at + 8] += vector."""
+    vstore(rows, at, vadd(vload(rows, at), vector))
 
-    means_p is the flat (d * Kp,) output of ``simd.pad_columns``; each rating meets its item's
-    Kp means as Kp / 8 vectors, added in rating order (as the scalar loop would). Blocks go two
-    per sweep over the ratings while two remain, which saves re-reading the ratings.
+
+@njit(cache=True, error_model="numpy")
+def add_block_errors(L, b, means_p, Kp, rows):
+    """rows (flat, a Kp-row per user of block b) += each user's squared errors, item by item:
+    per run of value x at item i, (x - mu_i)^2 is computed once and added to each user's row.
+
+    The loops are written out here, not in a per-run helper: a helper taking arrays costs
+    three atomic reference-count updates per run.
     """
-    Kp = sq.shape[0]
-    block = 0
-    while block + 2 * WIDTH <= Kp:
-        acc, acc2 = vload(sq, block), vload(sq, block + WIDTH)
-        for p in range(start, end):
-            at = np.intp(indices[p]) * Kp + block
-            acc = vadd(acc, squared_error(values[p], means_p, at))
-            acc2 = vadd(acc2, squared_error(values[p], means_p, at + WIDTH))
-        vstore(sq, block, acc)
-        vstore(sq, block + WIDTH, acc2)
-        block += 2 * WIDTH
-    if block < Kp:
-        acc = vload(sq, block)
-        for p in range(start, end):
-            acc = vadd(acc, squared_error(values[p], means_p, np.intp(indices[p]) * Kp + block))
-        vstore(sq, block, acc)
+    d = L.n_items
+    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
+    for i in range(d):
+        for r in range(segments[b * d + i], segments[b * d + i + 1]):
+            start, end, x = runs[r], runs[r + 1], run_values[r]
+            lane = 0
+            while lane + 2 * WIDTH <= Kp:
+                ea, eb = run_error(x, means_p, i * Kp + lane), run_error(x, means_p, i * Kp + lane + WIDTH)
+                for p in range(start, end):
+                    at = np.intp(fetch(users, p)) * Kp + lane
+                    add_to_row(rows, at, ea)
+                    add_to_row(rows, at + WIDTH, eb)
+                lane += 2 * WIDTH
+            if lane < Kp:
+                ea = run_error(x, means_p, i * Kp + lane)
+                for p in range(start, end):
+                    add_to_row(rows, np.intp(fetch(users, p)) * Kp + lane, ea)
 
 
 @njit(cache=True, error_model="numpy")
-def log_joint_from_errors(n_u, sq, log_weights, variances, log_joint):
-    """log_joint (K,) <- log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j), for a user with n_u ratings."""
+def component_terms(variances):
+    """(2, K): log(2 pi var_j) and 1 / (2 var_j), the per-component factors of ``log_joint_from_errors``."""
+    terms = np.empty((2, variances.shape[0]))
+    for j in range(variances.shape[0]):
+        terms[0, j] = LOG_2PI + np.log(variances[j])
+        terms[1, j] = 0.5 / variances[j]
+    return terms
+
+
+@njit(cache=True, error_model="numpy")
+def log_joint_from_errors(n_u, sq, log_weights, terms, log_joint):
+    """log_joint (K,) <- log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j), for a user with n_u
+    ratings; terms (2, K) from ``component_terms``."""
     half_n = 0.5 * n_u
     for j in range(log_joint.shape[0]):
-        log_joint[j] = (log_weights[j] - half_n * (LOG_2PI + np.log(variances[j]))
-                        - sq[j] / (2.0 * variances[j]))
+        log_joint[j] = log_weights[j] - half_n * terms[0, j] - sq[j] * terms[1, j]
 
 
 @njit(cache=True, error_model="numpy")
-def user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint):
-    """log_joint (K,) <- log w_j + log N(x_u,obs | mu_j,obs, var_j I); also fills sq (Kp,)."""
-    sq[:] = 0.0
-    add_squared_errors(indices, values, indptr[u], indptr[u + 1], means_p, sq)
-    log_joint_from_errors(indptr[u + 1] - indptr[u], sq, log_weights, variances, log_joint)
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def responsibilities(indptr, indices, values, means_t, log_weights, variances):
-    """E-step: (resp (n, K), user_log_likelihood (n,)) over each user's observed entries."""
-    n = indptr.shape[0] - 1
-    K = means_t.shape[1]
-    means_p = pad_columns(means_t)
-    resp = np.empty((n, K))
-    user_ll = np.empty(n)
-    for u in prange(n):
-        sq = np.empty(padded(K))
-        log_joint = np.empty(K)
-        user_log_joint(indptr, indices, values, u, means_p, log_weights, variances, sq, log_joint)
-        user_ll[u] = normalize_log(log_joint, resp[u])
-    return resp, user_ll
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def squared_errors(indptr, indices, values, means_t):
-    """(n, K): each user's squared error to each mean over the user's observed entries."""
-    n = indptr.shape[0] - 1
-    K = means_t.shape[1]
-    Kp = padded(K)
-    means_p = pad_columns(means_t)
-    out = np.empty((n, K))
-    for u in prange(n):
-        sq = np.zeros(Kp)
-        add_squared_errors(indices, values, indptr[u], indptr[u + 1], means_p, sq)
-        out[u] = sq[:K]
-    return out
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def add_rating(s0, s1, at, r, x):
-    """s0[at : at + 8] += r and s1[at : at + 8] += r x, for a Vec8 r and a float64 x."""
-    vstore(s0, at, vadd(vload(s0, at), r))
-    vstore(s1, at, vadd(vload(s1, at), vmul(r, vbroadcast(x))))
-
-
-@njit(cache=True, error_model="numpy")
-def add_statistics(indices, values, start, end, r, s0, s1):
-    """s0[i] += r and s1[i] += r x_p over the ratings p in start..end-1 (i their item; r (Kp,), s0, s1 flat (d * Kp,))."""
-    Kp = r.shape[0]
-    block = 0
-    while block + 2 * WIDTH <= Kp:
-        r1, r2 = vload(r, block), vload(r, block + WIDTH)
-        for p in range(start, end):
-            at = np.intp(indices[p]) * Kp + block
-            add_rating(s0, s1, at, r1, values[p])
-            add_rating(s0, s1, at + WIDTH, r2, values[p])
-        block += 2 * WIDTH
-    if block < Kp:
-        r1 = vload(r, block)
-        for p in range(start, end):
-            add_rating(s0, s1, np.intp(indices[p]) * Kp + block, r1, values[p])
-
-
-@njit(cache=True, error_model="numpy")
-def tile_ends(indptr, indices, first, last, tiles, ends):
-    """ends[u - first, t] <- end of user u's ratings in item tile t (``tiles``: (t + 1,) boundaries)."""
-    for u in range(first, last):
-        p, stop = indptr[u], indptr[u + 1]
-        for t in range(tiles.shape[0] - 1):
-            while p < stop and indices[p] < tiles[t + 1]:
-                p += 1
-            ends[u - first, t] = p
-
-
-@njit(cache=True, error_model="numpy")
-def chunk_statistics(indptr, indices, values, lo, hi, tiles, group, means_p, log_weights, variances, s0, s1, small):
-    """Statistics of users lo..hi-1 into zeroed flat s0, s1 (d * Kp,) and small (3, K); returns their log-likelihood.
-
-    small rows: sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj. Cache blocking: users go in
-    groups of ``group``, and within a group the items go tile by tile (``tiles``: (t + 1,) item
-    boundaries), all the group's ratings in one tile before the next, first for the squared
-    errors, then, once the group's responsibilities are known, for s0 and s1. Every sum still
-    receives its terms in rating order, so the blocking does not change a bit of the result.
-    """
+def block_responsibilities(L, b, means_p, log_weights, terms, resp_p, user_ll, small):
+    """E-step of block b: its users' rows of resp_p (flat (n * Kp,), padding lanes 0) and of
+    user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj over the block."""
     K = log_weights.shape[0]
     Kp = padded(K)
-    n_tiles = tiles.shape[0] - 1
+    n = L.indptr.shape[0] - 1
+    lo, hi = b * L.block, min(n, (b + 1) * L.block)
+    rows = resp_p[lo * Kp:hi * Kp]
+    rows[:] = 0.0
+    add_block_errors(L, b, means_p, Kp, rows)
+    sq = np.empty(K)
     log_joint = np.empty(K)
-    group_sq = np.empty((group, Kp))
-    group_resp = np.zeros((group, Kp))
-    ends = np.empty((group, max(n_tiles, 1)), np.int64)
-    ll = 0.0
-    for first in range(lo, hi, group):
-        last = min(hi, first + group)
-        tile_ends(indptr, indices, first, last, tiles, ends)
-        group_sq[:] = 0.0
-        for t in range(n_tiles):
-            for u in range(first, last):
-                start = indptr[u] if t == 0 else ends[u - first, t - 1]
-                add_squared_errors(indices, values, start, ends[u - first, t], means_p, group_sq[u - first])
-        for u in range(first, last):
-            sq, r = group_sq[u - first], group_resp[u - first]
-            n_u = indptr[u + 1] - indptr[u]
-            log_joint_from_errors(n_u, sq, log_weights, variances, log_joint)
-            ll += normalize_log(log_joint, r[:K])
-            for j in range(K):
-                small[0, j] += r[j]
-                small[1, j] += r[j] * n_u
-                small[2, j] += r[j] * sq[j]
-        for t in range(n_tiles):
-            for u in range(first, last):
-                start = indptr[u] if t == 0 else ends[u - first, t - 1]
-                add_statistics(indices, values, start, ends[u - first, t], group_resp[u - first], s0, s1)
-    return ll
+    small[:] = 0.0
+    for u in range(lo, hi):
+        row = rows[(u - lo) * Kp:(u - lo + 1) * Kp]
+        sq[:] = row[:K]
+        row[K:] = 0.0
+        n_u = L.indptr[u + 1] - L.indptr[u]
+        log_joint_from_errors(n_u, sq, log_weights, terms, log_joint)
+        user_ll[u] = normalize_log(log_joint, row[:K])
+        for j in range(K):
+            small[0, j] += row[j]
+            small[1, j] += row[j] * n_u
+            small[2, j] += row[j] * sq[j]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def em_statistics(indptr, indices, values, chunks, tiles, group, means_t, log_weights, variances):
-    """One fused sweep over the ratings: E-step and the M-step's sufficient statistics.
+def estep_blocks(L, means_t, log_weights, variances, resp_p):
+    """E-step over all blocks into resp_p (flat (n * Kp,)); returns (user_ll (n,), small (3, K)),
+    small summed in block order (see ``block_responsibilities``)."""
+    K = log_weights.shape[0]
+    n = L.indptr.shape[0] - 1
+    n_blocks = -(-n // L.block)
+    means_p = pad_columns(means_t)
+    terms = component_terms(variances)
+    user_ll = np.empty(n)
+    block_small = np.empty((n_blocks, 3, K))
+    for b in prange(n_blocks):
+        block_responsibilities(L, b, means_p, log_weights, terms, resp_p, user_ll, block_small[b])
+    small = np.zeros((3, K))
+    for b in range(n_blocks):
+        small += block_small[b]
+    return user_ll, small
 
-    Each chunk of users (``chunks``: (c + 1,) user boundaries, ``fastem.chunks.balanced_chunks``)
-    accumulates into its own buffers; the buffers are then added in chunk order, so the result
-    is the same for every number of threads. Extra memory: 2 c d Kp floats. ``tiles`` ((t + 1,)
-    item boundaries) and ``group`` (users) set the cache blocking (``fastem.chunks.cache_blocking``).
+
+@njit(cache=True, error_model="numpy")
+def responsibilities(L, means_t, log_weights, variances):
+    """E-step: (resp (n, K), user_log_likelihood (n,)) over each user's observed entries."""
+    K = log_weights.shape[0]
+    n = L.indptr.shape[0] - 1
+    resp_p = aligned_zeros(n * padded(K))
+    user_ll, _ = estep_blocks(L, means_t, log_weights, variances, resp_p)
+    return unpad_columns(resp_p, K), user_ll
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def squared_errors(L, means_t):
+    """(n, K): each user's squared error to each mean (columns of means_t (d, K)) over the
+    user's observed entries."""
+    K = means_t.shape[1]
+    Kp = padded(K)
+    n = L.indptr.shape[0] - 1
+    means_p = pad_columns(means_t)
+    out = aligned_zeros(n * Kp)
+    for b in prange(-(-n // L.block)):
+        add_block_errors(L, b, means_p, Kp, out[b * L.block * Kp:min(n, (b + 1) * L.block) * Kp])
+    return unpad_columns(out, K)
+
+
+# ---------------------------------------------------------------- M-step sums per item
+
+@njit(cache=True, error_model="numpy")
+def add_item_range(L, lo, hi, resp_p, Kp, s0, s1):
+    """Items lo..hi-1: s0[i] += sum_u r_u and s1[i] += sum_u r_u x_ui (Kp-rows of flat s0, s1;
+    resp_p flat (n * Kp,)), block by block, run by run: per run of value x, s0 += S and
+    s1 += x S, S the run's sum of responsibilities taken as two interleaved partial sums (two
+    additions in flight). The loops are written out: a helper taking arrays, called per run,
+    would pay atomic reference counting per call."""
+    d = L.n_items
+    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
+    for b in range(-(-(L.indptr.shape[0] - 1) // L.block)):
+        first = b * L.block * Kp
+        for i in range(lo, hi):
+            lane = 0
+            while lane + 2 * WIDTH <= Kp:
+                row, base = i * Kp + lane, first + lane
+                a0, b0, a1, b1 = vload(s0, row), vload(s0, row + WIDTH), vload(s1, row), vload(s1, row + WIDTH)
+                for r in range(segments[b * d + i], segments[b * d + i + 1]):
+                    ra, rb, qa, qb = vzero(), vzero(), vzero(), vzero()
+                    p, end = runs[r], runs[r + 1]
+                    while p + 1 < end:
+                        at, at2 = base + np.intp(fetch(users, p)) * Kp, base + np.intp(fetch(users, p + 1)) * Kp
+                        ra, rb = vadd(ra, vload(resp_p, at)), vadd(rb, vload(resp_p, at + WIDTH))
+                        qa, qb = vadd(qa, vload(resp_p, at2)), vadd(qb, vload(resp_p, at2 + WIDTH))
+                        p += 2
+                    if p < end:
+                        at = base + np.intp(fetch(users, p)) * Kp
+                        ra, rb = vadd(ra, vload(resp_p, at)), vadd(rb, vload(resp_p, at + WIDTH))
+                    ra, rb, x = vadd(ra, qa), vadd(rb, qb), vbroadcast(run_values[r])
+                    a0, b0, a1, b1 = vadd(a0, ra), vadd(b0, rb), vadd(a1, vmul(ra, x)), vadd(b1, vmul(rb, x))
+                vstore(s0, row, a0)
+                vstore(s0, row + WIDTH, b0)
+                vstore(s1, row, a1)
+                vstore(s1, row + WIDTH, b1)
+                lane += 2 * WIDTH
+            if lane < Kp:
+                row, base = i * Kp + lane, first + lane
+                a0, a1 = vload(s0, row), vload(s1, row)
+                for r in range(segments[b * d + i], segments[b * d + i + 1]):
+                    ra, qa = vzero(), vzero()
+                    p, end = runs[r], runs[r + 1]
+                    while p + 1 < end:
+                        ra = vadd(ra, vload(resp_p, base + np.intp(fetch(users, p)) * Kp))
+                        qa = vadd(qa, vload(resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
+                        p += 2
+                    if p < end:
+                        ra = vadd(ra, vload(resp_p, base + np.intp(fetch(users, p)) * Kp))
+                    ra = vadd(ra, qa)
+                    a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast(run_values[r])))
+                vstore(s0, row, a0)
+                vstore(s1, row, a1)
+
+
+@njit(cache=True, error_model="numpy")
+def item_parts(column_ends, n_parts):
+    """(n_parts + 1,) item boundaries splitting the items into runs of about equal numbers of
+    ratings (column_ends (d + 1,): cumulative ratings per item)."""
+    targets = np.arange(n_parts + 1) * (column_ends[-1] / n_parts)
+    bounds = np.searchsorted(column_ends, targets)
+    bounds[0], bounds[-1] = 0, column_ends.shape[0] - 1
+    for t in range(1, n_parts + 1):
+        bounds[t] = max(bounds[t], bounds[t - 1])
+    return bounds
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def item_sums(L, resp_p, K, n_threads):
+    """(s0, s1) (d, K): sum_u r_uj [i in C_u] and sum_u r_uj x_ui, from resp_p (flat (n * Kp,)).
+
+    Each of n_threads threads takes a run of items (``item_parts``); an item's terms are added
+    block by block, run by run, so how the items are split does not change a bit of the result.
+    """
+    d = L.n_items
+    Kp = padded(K)
+    parts = item_parts(L.column_ends, n_threads)
+    s0 = aligned_zeros(d * Kp)
+    s1 = aligned_zeros(d * Kp)
+    for t in prange(parts.shape[0] - 1):
+        add_item_range(L, parts[t], parts[t + 1], resp_p, Kp, s0, s1)
+    return unpad_columns(s0, K), unpad_columns(s1, K)
+
+
+def em_statistics(L, means_t, log_weights, variances, resp_p):
+    """One EM pass: the E-step block by block, then the M-step's sums item by item.
+
+    resp_p: (n * Kp,) float64 workspace, overwritten with the padded responsibilities.
 
     Returns
     -------
@@ -196,32 +251,9 @@ def em_statistics(indptr, indices, values, chunks, tiles, group, means_t, log_we
     s0 : (d, K) sum_u r_uj [i in C_u].
     s1 : (d, K) sum_u r_uj [i in C_u] x_ui.
     """
-    d, K = means_t.shape
-    Kp = padded(K)
-    n_chunks = chunks.shape[0] - 1
-    means_p = pad_columns(means_t)
-    chunk_ll = np.zeros(n_chunks)
-    chunk_small = np.zeros((n_chunks, 3, K))
-    buf0 = np.zeros((n_chunks, d * Kp))
-    buf1 = np.zeros((n_chunks, d * Kp))
-    for c in prange(n_chunks):
-        chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], tiles, group, means_p,
-                                       log_weights, variances, buf0[c], buf1[c], chunk_small[c])
-    s0 = np.zeros((d, K))
-    s1 = np.zeros((d, K))
-    for i in prange(d):
-        for c in range(n_chunks):
-            for j in range(K):
-                s0[i, j] += buf0[c, i * Kp + j]
-                s1[i, j] += buf1[c, i * Kp + j]
-    log_likelihood = 0.0
-    sums = np.zeros((3, K))
-    for c in range(n_chunks):
-        log_likelihood += chunk_ll[c]
-        for row in range(3):
-            for j in range(K):
-                sums[row, j] += chunk_small[c, row, j]
-    return log_likelihood, sums[0], sums[1], sums[2], s0, s1
+    user_ll, small = estep_blocks(L, means_t, log_weights, variances, resp_p)
+    s0, s1 = item_sums(L, resp_p, log_weights.shape[0], get_num_threads())
+    return float(np.sum(user_ll)), small[0], small[1], small[2], s0, s1
 
 
 @njit(parallel=True, cache=True, error_model="numpy")

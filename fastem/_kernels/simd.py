@@ -103,6 +103,20 @@ def vstore(typingctx, array, offset, vector):
     return types.none(array, offset, vec8), codegen
 
 
+@intrinsic
+def fetch(typingctx, array, index):
+    """array[index] of a contiguous 1-D array, without the negative-index wraparound Numba adds
+    to every subscript (a shift and two masks per load in the hottest loops; indices are >= 0)."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
+        raise TypeError(f"at() needs a contiguous 1-D array, got {array}")
+
+    def codegen(context, builder, signature, args):
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.load(builder.gep(data, [index]))
+    return array.dtype(array, index), codegen
+
+
 def _partial_operands(context, builder, signature, args):
     """(address of array[offset], lane mask i < count) for the masked loads and stores."""
     offset = context.cast(builder, args[1], signature.args[1], types.intp)
@@ -172,11 +186,20 @@ vdiv = _lanewise("fdiv", "a / b, lane-wise.")
 
 
 @njit(cache=True)
+def aligned_zeros(n):
+    """(n,) float64 zeros starting on a 64-byte boundary, so no Vec8 at a multiple of 8 straddles
+    two cache lines (NumPy aligns large arrays to 16 bytes only; a split access costs several times more)."""
+    buffer = np.zeros(n + WIDTH)
+    skip = (-(buffer.ctypes.data // 8)) % WIDTH
+    return buffer[skip:skip + n]
+
+
+@njit(cache=True)
 def pad_columns(a):
-    """(d * Kp,) the rows of a (d, K) float64 array zero-padded to Kp = padded(K), flat."""
+    """(d * Kp,) the rows of a (d, K) float64 array zero-padded to Kp = padded(K), flat, 64-byte aligned."""
     d, K = a.shape
     Kp = padded(K)
-    out = np.zeros(d * Kp)
+    out = aligned_zeros(d * Kp)
     for i in range(d):
         for j in range(K):
             out[i * Kp + j] = a[i, j]
