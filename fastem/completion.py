@@ -125,21 +125,14 @@ def e_step(R: RatingMatrix, params: SphericalMixture, workspace: np.ndarray | No
 
 def m_step(stats, params: SphericalMixture, n_users: int, min_variance: float,
            min_mean_weight: float) -> SphericalMixture:
-    """New mixture from the statistics of ``masked.em_statistics``.
-
-    A mean (i, j) moves to the weighted mean s1_ij / s0_ij of item i's ratings only where
-    s0_ij >= min_mean_weight (the course uses 1). With c1 = s1 - mu s0 (the weighted residual
-    sum), sum_u r_uj sum_i (x_ui - new mu_ji)^2 = sq_j - sum_{i moved} c1_ij^2 / s0_ij.
-    A component with no weight at all keeps its variance.
-    """
+    """New mixture from the statistics of ``masked.em_statistics``: means moved where
+    sum_u r_uj [i observed] >= min_mean_weight (the course uses 1; ``masked.move_means``),
+    var_j = sum_u r_uj sum_i (x_ui - new mu_ji)^2 / sum_u r_uj |C_u| floored at min_variance,
+    w_j = mean responsibility. A component with no weight at all keeps its variance."""
     resp_sum, obs_weight, sq_weight, s0, s1 = stats
-    move = (s0 >= min_mean_weight) & (s0 > 0)
-    safe_s0 = np.where(move, s0, 1.0)
-    c1 = np.where(move, s1 - params.means_t * s0, 0.0)
-    means_t = params.means_t + c1 / safe_s0
-    sse = sq_weight - (c1 * c1 / safe_s0).sum(axis=0)
+    means_t, explained = masked.move_means(params.means_t, s0, s1, min_mean_weight)
     has_weight = obs_weight > 0
-    variances = np.where(has_weight, np.maximum(sse, 0.0) / np.where(has_weight, obs_weight, 1.0),
+    variances = np.where(has_weight, np.maximum(sq_weight - explained, 0.0) / np.where(has_weight, obs_weight, 1.0),
                          params.variances)
     variances = np.maximum(variances, min_variance)
     collapsed = np.flatnonzero(variances <= 0)

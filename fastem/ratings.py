@@ -206,8 +206,8 @@ class ItemBlocks(NamedTuple):
 RATINGS_PER_SEGMENT = 256
 #: Most users per block: their rows of K <= 16 responsibilities (1 MiB) stay in a 2 MiB L2 cache.
 MAX_BLOCK = 8192
-#: Blocks wanted at least, so the E-step (one block per thread at a time) has work for 8 threads.
-MIN_BLOCKS = 8
+#: Blocks wanted at least, so the E-step (one block per thread at a time) has work for 4 threads.
+MIN_BLOCKS = 4
 
 
 def users_per_block(n_users: int, n_items: int, nnz: int) -> int:

@@ -256,6 +256,26 @@ def em_statistics(L, means_t, log_weights, variances, resp_p):
     return float(np.sum(user_ll)), small[0], small[1], small[2], s0, s1
 
 
+@njit(cache=True, error_model="numpy")
+def move_means(means_t, s0, s1, min_mean_weight):
+    """The M-step's means: (new means_t (d, K), explained (K,)).
+
+    A mean (i, j) moves to the weighted mean s1_ij / s0_ij of item i's ratings only where
+    s0_ij >= min_mean_weight (and s0_ij > 0). With c = s1 - mu s0, the weighted residual sum,
+    sum_u r_uj sum_i (x_ui - new mu_ji)^2 = sq_j - explained_j, explained_j = sum_{i moved} c_ij^2 / s0_ij.
+    """
+    d, K = means_t.shape
+    new = means_t.copy()
+    explained = np.zeros(K)
+    for i in range(d):
+        for j in range(K):
+            if s0[i, j] >= min_mean_weight and s0[i, j] > 0:
+                c = s1[i, j] - means_t[i, j] * s0[i, j]
+                new[i, j] = means_t[i, j] + c / s0[i, j]
+                explained[j] += c * c / s0[i, j]
+    return new, explained
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def predict_pairs(resp, means_t, users, items):
     """(m,) sum_j resp[users[k], j] * means_t[items[k], j] for each requested pair k."""
