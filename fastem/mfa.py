@@ -25,7 +25,6 @@ from ._base import numba_threads
 from ._kernels import mfa
 from ._validation import check_choice, check_float, check_int, seed_list
 from .baselines import RatingModel
-from .chunks import balanced_chunks
 from .metrics import bic
 from .normalization import KINDS, fit_normalization, normalize
 
@@ -81,10 +80,10 @@ def prior_location(R, z: np.ndarray, shrinkage: float, min_variance: float) -> t
     return m0, max(float(np.mean((z - m0[R.indices]) ** 2)), min_variance)
 
 
-def e_step(indptr, indices, z, chunks, params: FactorParams, prior: Prior):
-    """(statistics, log posterior bound, log-likelihood) of one fused sweep."""
-    ll, *stats = mfa.em_statistics(indptr, indices, z, chunks, params.means_t, params.loadings, params.noise,
-                                   params.log_weights(), numba.get_num_threads())
+def e_step(ratings: mfa.Ratings, params: FactorParams, prior: Prior):
+    """(statistics, log posterior bound, log-likelihood) of one pass over ``ratings`` (``mfa.both_ways``)."""
+    ll, *stats = mfa.em_statistics(ratings, params.means_t, params.loadings, params.noise, params.log_weights(),
+                                   numba.get_num_threads())
     return stats, ll + log_prior(params, prior), ll
 
 
@@ -205,18 +204,17 @@ class FactorMixture(RatingModel):
         tol = check_float("tol", self.tol, minimum=0.0)
         max_iter = check_int("max_iter", self.max_iter, minimum=1)
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
-        chunks = balanced_chunks(R.indptr)
-        indptr, indices = R.indptr, R.indices
+        ratings = mfa.both_ways(R.indptr, R.indices, z, R.n_items)
 
         with numba_threads(self.n_threads):
             best, _ = em.fit_best(lambda seed: random_start(prior, K, q, seed),
-                                  lambda p: e_step(indptr, indices, z, chunks, p, prior),
+                                  lambda p: e_step(ratings, p, prior),
                                   lambda s, p: m_step(s, p, prior, min_variance), seeds,
                                   converged=em.relative_tolerance(tol), max_iter=max_iter,
                                   on_fit=self._fit_printer())
             p = best.params
-            self.resp_, self.factor_means_, _ = mfa.posteriors(indptr, indices, z, p.means_t, p.loadings, p.noise,
-                                                               p.log_weights())
+            self.resp_, self.factor_means_, _ = mfa.posteriors(R.indptr, R.indices, z, p.means_t, p.loadings,
+                                                               p.noise, p.log_weights())
         self.weights_ = p.weights
         self.means_ = np.ascontiguousarray(p.means_t.T)
         self.variances_ = np.ascontiguousarray(p.noise.T)

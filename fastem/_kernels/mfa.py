@@ -1,4 +1,4 @@
-"""Kernels of the mixture of factor analysers over the observed entries of a CSR matrix.
+"""Kernels of the mixture of factor analysers over the observed entries of a rating matrix.
 
 Notation: n users, d items, K components, q factors (q = 0 is the diagonal-covariance mixture).
 Component j models a user's rating vector as x = mu_j + W_j z + e with z ~ N(0, I_q) and
@@ -9,16 +9,104 @@ e ~ N(0, diag(psi_j)). For user u with observed items O, in component j:
     log N(x_O) = -1/2 [|O| log 2 pi + sum_O log psi + log det A + sum_O (x - mu)^2 / psi - b^T A^-1 b]
 
 (determinant lemma and Woodbury), and z | x_O, j ~ N(A^-1 b, A^-1). This is written once, in
-``user_posterior``. Arrays: means_t (d, K), loadings (d, K, q), noise (d, K) = psi, log_weights (K,).
-Statistics are accumulated per fixed user chunk and added in chunk order, so results do not
-depend on the thread count.
+``user_log_joint``. Arrays: means_t (d, K), loadings (d, K, q), noise (d, K) = psi, log_weights (K,).
+
+Layout and determinism. The E-step runs user by user over the CSR ratings and writes each user's
+posterior moments; the M-step's sums run item by item over the same ratings transposed
+(``Ratings.col_*``: each item's users in increasing order), reading those moments. A user's
+results depend on its own ratings only and an item's sums are taken over its users in increasing
+order, whichever thread owns the user or the item: no result depends on the thread count, and no
+thread needs a d x K buffer of its own.
+
+Rows are padded to whole 8-lane vectors (``simd``): Kp = padded(K), qp = padded(q); a symmetric
+(q, q) matrix is kept as its packed lower triangle (row a, column c <= a at a (a + 1) / 2 + c) of
+T = q (q + 1) / 2 entries, padded to Tp; F = qp + Tp. Padding lanes hold 0.
+
+    diag (d * 3 Kp,)          per item: [mu_i. | 1 / psi_i. | log psi_i.] over the components
+    factor (d * K * F,)       per item and component: [W / psi | packed W W^T / psi]
+    resp (n * Kp,)            per user: r_uj
+    moments (n * K * F,)      per user and component: [r m | packed r (S + m m^T)], m = E[z | u, j], S = Cov[z | u, j]
+    sums (d * 3 Kp,)          per item: [sum r | sum r x | sum r x^2] over its users
+    factor_sums (d * K * G,)  per item and component, G = 2 qp + Tp: [sum r m | sum r x m | packed sum r (S + m m^T)]
 """
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
 from .common import normalize_log
+from .masked import item_parts
+from .simd import WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
+
+
+class Ratings(NamedTuple):
+    """The ratings both ways: CSR by user (indptr (n + 1,), indices (nnz,), values (nnz,), items
+    increasing per user) and by item (col_ptr (d + 1,), col_users (nnz,) int32 increasing per
+    item, col_values (nnz,) float64)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    col_ptr: np.ndarray
+    col_users: np.ndarray
+    col_values: np.ndarray
+
+
+@njit(cache=True, error_model="numpy")
+def by_item(indptr, indices, values, n_items):
+    """(col_ptr (d + 1,) int64, col_users (nnz,) int32, col_values (nnz,) float64): the CSR
+    ratings transposed by a counting sort, each item's users in increasing order."""
+    col_ptr = np.zeros(n_items + 1, np.int64)
+    for p in range(indices.shape[0]):
+        col_ptr[indices[p] + 1] += 1
+    for i in range(n_items):
+        col_ptr[i + 1] += col_ptr[i]
+    fill = col_ptr[:-1].copy()
+    col_users = np.empty(indices.shape[0], np.int32)
+    col_values = np.empty(indices.shape[0])
+    for u in range(indptr.shape[0] - 1):
+        for p in range(indptr[u], indptr[u + 1]):
+            at = fill[indices[p]]
+            col_users[at] = u
+            col_values[at] = values[p]
+            fill[indices[p]] = at + 1
+    return col_ptr, col_users, col_values
+
+
+def both_ways(indptr, indices, values, n_items: int) -> Ratings:
+    """``Ratings`` of a CSR matrix (values converted to float64 once)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return Ratings(indptr, indices, values, *by_item(indptr, indices, values, n_items))
+
+
+@njit(cache=True)
+def packed(q):
+    """T = q (q + 1) / 2, the entries of a packed (q, q) lower triangle."""
+    return q * (q + 1) // 2
+
+
+@njit(cache=True, error_model="numpy")
+def item_tables(means_t, loadings, noise):
+    """(diag (d * 3 Kp,), factor (d * K * F,)): the per-item tables of the module docstring."""
+    d, K, q = loadings.shape
+    Kp, qp, F = padded(K), padded(q), padded(q) + padded(packed(q))
+    diag = aligned_zeros(d * 3 * Kp)
+    factor = aligned_zeros(d * K * F)
+    for i in range(d):
+        for j in range(K):
+            inv = 1.0 / noise[i, j]
+            diag[i * 3 * Kp + j] = means_t[i, j]
+            diag[i * 3 * Kp + Kp + j] = inv
+            diag[i * 3 * Kp + 2 * Kp + j] = np.log(noise[i, j])
+            row = (i * K + j) * F
+            for a in range(q):
+                wa = loadings[i, j, a] * inv
+                factor[row + a] = wa
+                for c in range(a + 1):
+                    factor[row + qp + packed(a) + c] = wa * loadings[i, j, c]
+    return diag, factor
 
 
 @njit(cache=True, error_model="numpy")
@@ -63,133 +151,197 @@ def cholesky_solve(L, b):
 
 
 @njit(cache=True, error_model="numpy")
-def user_posterior(indptr, indices, values, u, means_t, loadings, inv_noise, log_noise, log_weights, work, cov,
-                   mean, log_joint):
-    """For user u: log_joint (K,) <- log w_j + log N(x_u,O | component j); mean (K, q) and
-    cov (K, q, q) <- the posterior mean and covariance of z given x_u,O and j.
-    inv_noise, log_noise: (d, K) 1 / psi and log psi; work: (q, q) scratch."""
-    K = means_t.shape[1]
-    q = loadings.shape[2]
-    n_u = indptr[u + 1] - indptr[u]
-    for j in range(K):
-        b = mean[j]
-        for a in range(q):
-            b[a] = 0.0
-            for c in range(q):
-                work[a, c] = 1.0 if a == c else 0.0
-        quad = 0.0
-        log_psi = 0.0
-        for p in range(indptr[u], indptr[u + 1]):
-            i = indices[p]
-            inv = inv_noise[i, j]
-            r = np.float64(values[p]) - means_t[i, j]
-            quad += r * r * inv
-            log_psi += log_noise[i, j]
-            for a in range(q):
-                wa = loadings[i, j, a] * inv
-                b[a] += wa * r
-                for c in range(a + 1):
-                    work[a, c] += wa * loadings[i, j, c]
-        logdet = cholesky_logdet(work)
-        explained = cholesky_solve(work, b)
-        log_joint[j] = log_weights[j] - 0.5 * (n_u * LOG_2PI + log_psi + logdet + quad - explained)
-        for c in range(q):
-            col = cov[j, c]  # row c of the symmetric A^-1 = its column c
-            for a in range(q):
-                col[a] = 1.0 if a == c else 0.0
-            cholesky_solve(work, col)
+def cholesky_inverse(L, inverse):
+    """L (q, q) lower Cholesky factor of A -> L^-1 transposed into its diagonal and upper
+    triangle (the strict lower triangle is kept); inverse (T,) <- packed lower A^-1 = L^-T L^-1."""
+    q = L.shape[0]
+    for c in range(q):  # column c of L^-1 into row c: L^-1[k, c] = L[c, k] for k >= c
+        L[c, c] = 1.0 / L[c, c]
+        for r in range(c + 1, q):
+            t = 0.0
+            for k in range(c, r):
+                t -= L[r, k] * L[c, k]
+            L[c, r] = t / L[r, r]
+    for a in range(q):
+        for c in range(a + 1):
+            s = 0.0
+            for k in range(a, q):
+                s += L[a, k] * L[c, k]
+            inverse[packed(a) + c] = s
 
 
 @njit(cache=True, error_model="numpy")
-def chunk_statistics(indptr, indices, values, lo, hi, means_t, loadings, inv_noise, log_noise, log_weights, gram,
-                     cross, sq, resp_sum):
-    """Statistics of users lo..hi-1 into fresh gram (d, K, q+1, q+1), cross (d, K, q+1), sq (d, K)
-    and resp_sum (K,); returns their log-likelihood.
+def user_log_joint(indptr, indices, values, u, diag, factor, log_weights, q, acc, work, mean, cov, log_joint):
+    """log_joint (K,) <- log w_j + log N(x_u,O | component j), and for q > 0 mean (K, q) and
+    cov (K, T) <- the posterior mean and packed covariance of z given x_u,O and j.
 
-    With zt = (z, 1): gram[i, j] = sum_u r_uj E[zt zt^T | u, j] (lower triangle only; the rest stays 0), cross[i, j] = sum_u r_uj x_ui E[zt | u, j],
-    sq[i, j] = sum_u r_uj x_ui^2, over the users u in the chunk who rated item i.
+    diag, factor: ``item_tables``; acc: aligned scratch of max(Kp, F); work: (q, q) scratch.
     """
-    d, K = means_t.shape
-    q = loadings.shape[2]
-    gram[:] = 0.0
-    cross[:] = 0.0
-    sq[:] = 0.0
-    resp_sum[:] = 0.0
-    work = np.empty((q, q))
-    cov = np.empty((K, q, q))
-    mean = np.empty((K, q))
-    log_joint = np.empty(K)
-    r = np.empty(K)
-    moment = np.empty((K, q + 1, q + 1))
-    ll = 0.0
-    for u in range(lo, hi):
-        user_posterior(indptr, indices, values, u, means_t, loadings, inv_noise, log_noise, log_weights, work, cov,
-                       mean, log_joint)
-        ll += normalize_log(log_joint, r)
-        for j in range(K):
-            resp_sum[j] += r[j]
-            for a in range(q):
-                for c in range(q):
-                    moment[j, a, c] = r[j] * (cov[j, a, c] + mean[j, a] * mean[j, c])
-                moment[j, a, q] = r[j] * mean[j, a]
-                moment[j, q, a] = r[j] * mean[j, a]
-            moment[j, q, q] = r[j]
-        for p in range(indptr[u], indptr[u + 1]):
-            i = indices[p]
-            x = np.float64(values[p])
-            for j in range(K):
-                sq[i, j] += r[j] * x * x
-                for a in range(q + 1):
-                    cross[i, j, a] += x * moment[j, q, a]
-                    for c in range(a + 1):
-                        gram[i, j, a, c] += moment[j, a, c]
-    return ll
+    K = log_weights.shape[0]
+    Kp, qp = padded(K), padded(q)
+    F = qp + padded(packed(q))
+    stride = 3 * Kp
+    lo, hi = indptr[u], indptr[u + 1]
+    for lane in range(0, Kp, WIDTH):  # sum_O (x - mu)^2 / psi + log psi, 8 components at a time
+        quad, logs = vzero(), vzero()
+        for p in range(lo, hi):
+            at = np.intp(fetch(indices, p)) * stride + lane
+            r = vsub(vbroadcast(np.float64(fetch(values, p))), vload(diag, at))
+            quad = vadd(quad, vmul(vmul(r, r), vload(diag, at + Kp)))
+            logs = vadd(logs, vload(diag, at + 2 * Kp))
+        vstore(acc, lane, vadd(quad, logs))
+    n_log_2pi = (hi - lo) * LOG_2PI
+    for j in range(K):
+        log_joint[j] = log_weights[j] - 0.5 * (n_log_2pi + acc[j])
+    if q == 0:
+        return
+    for j in range(K):  # acc <- [b | packed A - I]
+        for v in range(F):
+            acc[v] = 0.0
+        for p in range(lo, hi):
+            i = np.intp(fetch(indices, p))
+            r = vbroadcast(np.float64(fetch(values, p)) - diag[i * stride + j])
+            row = (i * K + j) * F
+            for v in range(0, qp, WIDTH):
+                vstore(acc, v, vadd(vload(acc, v), vmul(r, vload(factor, row + v))))
+            for v in range(qp, F, WIDTH):
+                vstore(acc, v, vadd(vload(acc, v), vload(factor, row + v)))
+        for a in range(q):
+            for c in range(a + 1):
+                work[a, c] = acc[qp + packed(a) + c]
+            work[a, a] += 1.0
+        logdet = cholesky_logdet(work)
+        b = mean[j]
+        for a in range(q):
+            b[a] = acc[a]
+        explained = cholesky_solve(work, b)
+        log_joint[j] -= 0.5 * (logdet - explained)
+        cholesky_inverse(work, cov[j])
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def em_statistics(indptr, indices, values, chunks, means_t, loadings, noise, log_weights, n_threads):
-    """One fused sweep over the ratings: the E-step and the M-step's sufficient statistics.
+def estep_users(indptr, indices, values, diag, factor, log_weights, q, n_threads, resp, moments, user_ll):
+    """E-step of every user: resp (n * Kp,), moments (n * K * F,) (module docstring), user_ll (n,)."""
+    K = log_weights.shape[0]
+    Kp, qp = padded(K), padded(q)
+    F = qp + padded(packed(q))
+    parts = item_parts(indptr, n_threads)
+    for t in prange(parts.shape[0] - 1):
+        acc = aligned_zeros(max(Kp, F))
+        work = np.empty((q, q))
+        mean = np.empty((K, q))
+        cov = np.empty((K, packed(q)))
+        log_joint = np.empty(K)
+        for u in range(parts[t], parts[t + 1]):
+            user_log_joint(indptr, indices, values, u, diag, factor, log_weights, q, acc, work, mean, cov, log_joint)
+            r = resp[u * Kp:u * Kp + K]
+            user_ll[u] = normalize_log(log_joint, r)
+            for j in range(K):
+                row = (u * K + j) * F
+                for a in range(q):
+                    moments[row + a] = r[j] * mean[j, a]
+                    for c in range(a + 1):
+                        moments[row + qp + packed(a) + c] = r[j] * (cov[j, packed(a) + c] + mean[j, a] * mean[j, c])
 
-    ``n_threads`` chunks run at a time, each into its own buffer; the buffers are added in chunk
-    order, so the result is the same for every ``n_threads``.
+
+@njit(cache=True, error_model="numpy")
+def add_item_range(col_ptr, col_users, col_values, lo, hi, resp, moments, K, q, sums, factor_sums):
+    """Items lo..hi-1: their rows of sums and factor_sums (module docstring) from the users' resp
+    and moments, each item's users taken in increasing order."""
+    Kp, qp = padded(K), padded(q)
+    F = qp + padded(packed(q))
+    G = qp + F
+    for i in range(lo, hi):
+        start, end = col_ptr[i], col_ptr[i + 1]
+        for lane in range(0, Kp, WIDTH):
+            s0, s1, s2 = vzero(), vzero(), vzero()
+            for p in range(start, end):
+                x = vbroadcast(fetch(col_values, p))
+                r = vload(resp, np.intp(fetch(col_users, p)) * Kp + lane)
+                xr = vmul(x, r)
+                s0, s1, s2 = vadd(s0, r), vadd(s1, xr), vadd(s2, vmul(x, xr))
+            at = i * 3 * Kp + lane
+            vstore(sums, at, s0)
+            vstore(sums, at + Kp, s1)
+            vstore(sums, at + 2 * Kp, s2)
+        if q == 0:
+            continue
+        for j in range(K):
+            out = (i * K + j) * G
+            for p in range(start, end):
+                x = vbroadcast(fetch(col_values, p))
+                row = (np.intp(fetch(col_users, p)) * K + j) * F
+                for v in range(0, qp, WIDTH):
+                    m = vload(moments, row + v)
+                    vstore(factor_sums, out + v, vadd(vload(factor_sums, out + v), m))
+                    vstore(factor_sums, out + qp + v, vadd(vload(factor_sums, out + qp + v), vmul(x, m)))
+                for v in range(qp, F, WIDTH):
+                    vstore(factor_sums, out + qp + v, vadd(vload(factor_sums, out + qp + v), vload(moments, row + v)))
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def item_sums(ratings, resp, moments, K, q, n_threads):
+    """(sums (d * 3 Kp,), factor_sums (d * K * G,)) of the module docstring, n_threads runs of items at once."""
+    d = ratings.col_ptr.shape[0] - 1
+    Kp, qp = padded(K), padded(q)
+    G = 2 * qp + padded(packed(q))
+    sums = aligned_zeros(d * 3 * Kp)
+    factor_sums = aligned_zeros(d * K * G)
+    parts = item_parts(ratings.col_ptr, n_threads)
+    for t in prange(parts.shape[0] - 1):
+        add_item_range(ratings.col_ptr, ratings.col_users, ratings.col_values, parts[t], parts[t + 1], resp,
+                       moments, K, q, sums, factor_sums)
+    return sums, factor_sums
+
+
+@njit(cache=True, error_model="numpy")
+def unpack_statistics(sums, factor_sums, d, K, q):
+    """(gram (d, K, q+1, q+1) lower triangle, upper 0; cross (d, K, q+1); sq (d, K)) with zt = (z, 1):
+    gram[i, j] = sum_u r_uj E[zt zt^T | u, j], cross[i, j] = sum_u r_uj x_ui E[zt | u, j],
+    sq[i, j] = sum_u r_uj x_ui^2, over the users u who rated item i."""
+    Kp, qp = padded(K), padded(q)
+    G = 2 * qp + padded(packed(q))
+    gram = np.zeros((d, K, q + 1, q + 1))
+    cross = np.empty((d, K, q + 1))
+    sq = np.empty((d, K))
+    for i in range(d):
+        for j in range(K):
+            at, out = i * 3 * Kp + j, (i * K + j) * G
+            gram[i, j, q, q] = sums[at]
+            cross[i, j, q] = sums[at + Kp]
+            sq[i, j] = sums[at + 2 * Kp]
+            for a in range(q):
+                gram[i, j, q, a] = factor_sums[out + a]
+                cross[i, j, a] = factor_sums[out + qp + a]
+                for c in range(a + 1):
+                    gram[i, j, a, c] = factor_sums[out + 2 * qp + packed(a) + c]
+    return gram, cross, sq
+
+
+@njit(cache=True, error_model="numpy")
+def em_statistics(ratings, means_t, loadings, noise, log_weights, n_threads):
+    """One EM pass: the E-step user by user, then the M-step's sums item by item.
 
     Returns (log_likelihood, resp_sum (K,), gram (d, K, q+1, q+1) lower triangle, cross (d, K, q+1),
-    sq (d, K)); see ``chunk_statistics``.
+    sq (d, K)); see ``unpack_statistics``. ``n_threads`` only splits the work.
     """
-    d, K = means_t.shape
-    q1 = loadings.shape[2] + 1
-    n_chunks = chunks.shape[0] - 1
-    width = max(1, min(n_threads, n_chunks))
-    chunk_ll = np.zeros(n_chunks)
-    chunk_resp = np.zeros((n_chunks, K))
-    gram = np.zeros((d, K, q1, q1))
-    cross = np.zeros((d, K, q1))
-    sq = np.zeros((d, K))
-    buf_gram = np.empty((width, d, K, q1, q1))
-    buf_cross = np.empty((width, d, K, q1))
-    buf_sq = np.empty((width, d, K))
-    inv_noise = 1.0 / noise
-    log_noise = np.log(noise)
-    for first in range(0, n_chunks, width):
-        wave = min(width, n_chunks - first)
-        for t in prange(wave):
-            c = first + t
-            chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], means_t, loadings,
-                                           inv_noise, log_noise, log_weights, buf_gram[t], buf_cross[t], buf_sq[t], chunk_resp[c])
-        for i in prange(d):
-            for t in range(wave):
-                for j in range(K):
-                    sq[i, j] += buf_sq[t, i, j]
-                    for a in range(q1):
-                        cross[i, j, a] += buf_cross[t, i, j, a]
-                        for c in range(a + 1):
-                            gram[i, j, a, c] += buf_gram[t, i, j, a, c]
+    d, K, q = loadings.shape
+    n = ratings.indptr.shape[0] - 1
+    Kp = padded(K)
+    diag, factor = item_tables(means_t, loadings, noise)
+    resp = aligned_zeros(n * Kp)
+    moments = aligned_zeros(n * K * (padded(q) + padded(packed(q))))
+    user_ll = np.empty(n)
+    estep_users(ratings.indptr, ratings.indices, ratings.values, diag, factor, log_weights, q, n_threads, resp,
+                moments, user_ll)
+    sums, factor_sums = item_sums(ratings, resp, moments, K, q, n_threads)
     log_likelihood = 0.0
     resp_sum = np.zeros(K)
-    for c in range(n_chunks):
-        log_likelihood += chunk_ll[c]
+    for u in range(n):
+        log_likelihood += user_ll[u]
         for j in range(K):
-            resp_sum[j] += chunk_resp[c, j]
+            resp_sum[j] += resp[u * Kp + j]
+    gram, cross, sq = unpack_statistics(sums, factor_sums, d, K, q)
     return log_likelihood, resp_sum, gram, cross, sq
 
 
@@ -197,19 +349,17 @@ def em_statistics(indptr, indices, values, chunks, means_t, loadings, noise, log
 def posteriors(indptr, indices, values, means_t, loadings, noise, log_weights):
     """(resp (n, K), factor_means (n, K, q), user_log_likelihood (n,)) of every user."""
     n = indptr.shape[0] - 1
-    K = means_t.shape[1]
-    q = loadings.shape[2]
+    d, K, q = loadings.shape
+    diag, factor = item_tables(means_t, loadings, noise)
+    size = max(padded(K), padded(q) + padded(packed(q)))
     resp = np.empty((n, K))
     factor_means = np.empty((n, K, q))
     user_ll = np.empty(n)
-    inv_noise = 1.0 / noise
-    log_noise = np.log(noise)
     for u in prange(n):
-        work = np.empty((q, q))
-        cov = np.empty((K, q, q))
+        cov = np.empty((K, packed(q)))
         log_joint = np.empty(K)
-        user_posterior(indptr, indices, values, u, means_t, loadings, inv_noise, log_noise, log_weights, work, cov,
-                       factor_means[u], log_joint)
+        user_log_joint(indptr, indices, values, u, diag, factor, log_weights, q, aligned_zeros(size), np.empty((q, q)),
+                       factor_means[u], cov, log_joint)
         user_ll[u] = normalize_log(log_joint, resp[u])
     return resp, factor_means, user_ll
 
