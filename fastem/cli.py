@@ -99,6 +99,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    """``fastem bench``: seconds per EM iteration on the given data for each K and thread count."""
+    from . import speed
+
+    R, _ = _load(args.data)
+    rows = speed.report(R, args.k, args.threads, args.iterations)
+    print(json.dumps(rows, indent=1) if args.json else speed.format_report(rows))
+    return 0
+
+
 def cmd_data_fetch(args) -> int:
     """``fastem data fetch``: download the reference files and check their SHA-256 sums."""
     datasets.fetch(args.dest, args.url)
@@ -191,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="?", default="benchmarks/results/scale.json", help="rows JSON")
     p.add_argument("-o", "--output", default="scaling.png", help="PNG to write (default scaling.png)")
     p.set_defaults(run=cmd_plot)
+
+    bench = sub.add_parser("bench", help="speed report: seconds per EM iteration on your data, per K and threads")
+    bench.add_argument("data", help="ratings file (.txt dense, .csv/.tsv triplets, .npz) or " + ", ".join(NAMED))
+    bench.add_argument("-k", type=int, nargs="+", default=[12], help="numbers of components (default: 12)")
+    bench.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="Numba thread counts (default: 1 2)")
+    bench.add_argument("--iterations", type=int, default=10, help="timed EM iterations per case (default 10)")
+    bench.add_argument("--json", action="store_true", help="print one JSON array, an object per case")
+    bench.set_defaults(run=cmd_bench)
 
     data = sub.add_parser("data", help="reference data")
     data_sub = data.add_subparsers(dest="data_command", required=True)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 
 import naive
-from fastem import MixtureCompleter, select_k
+from fastem import MixtureCompleter, load_ratings, select_k
 from fastem.cli import main, parse_seeds
 from strategies import masked_matrices
 
@@ -171,3 +171,22 @@ def test_cli_errors(tmp_path, capsys):
     assert parse_seeds("0-4") == [0, 1, 2, 3, 4] and parse_seeds("1,3,7") == [1, 3, 7]
     with pytest.raises(SystemExit):
         main(["fit", "x.txt", "--seeds", "a-b"])
+
+
+def test_cli_bench_reports_every_case(tmp_path, capsys):
+    np.savetxt(tmp_path / "x.txt", ratings(), fmt="%d")
+    assert main(["bench", str(tmp_path / "x.txt"), "-k", "1", "3", "--threads", "1", "2", "--iterations", "2",
+                 "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["k"], r["threads"]) for r in rows] == [(1, 1), (1, 2), (3, 1), (3, 2)]
+    R = load_ratings(ratings())
+    for r in rows:
+        assert (r["n_users"], r["n_items"], r["nnz"]) == (R.n_users, R.n_items, R.nnz)
+        assert 0 < r["min_seconds"] <= r["median_seconds"]
+        assert r["ns_per_rating"] == pytest.approx(1e9 * r["median_seconds"] / R.nnz)
+    assert main(["bench", str(tmp_path / "x.txt"), "--threads", "1"]) == 0
+    assert "ms/iter" in capsys.readouterr().out
+    assert main(["bench", str(tmp_path / "x.txt"), "-k", "41"]) == 2
+    assert "K must be in 1..40" in capsys.readouterr().err
+    assert main(["bench", str(tmp_path / "x.txt"), "--iterations", "0"]) == 2
+    assert "iterations must be >= 1" in capsys.readouterr().err
