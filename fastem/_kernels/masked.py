@@ -5,7 +5,7 @@ means. A user's log joint with component j is
 
     log w_j - n_u/2 log(2 pi var_j) - sq_uj / (2 var_j),   sq_uj = sum_{i in C_u} (x_ui - mu_ji)^2
 
-and is written once, in ``log_joint_from_errors``. The kernels read the ratings as
+and is written once, in ``block_responsibilities``. The kernels read the ratings as
 ``fastem.ratings.ItemBlocks`` (``L``): item by item within blocks of users, in runs of equal
 value. Per-user rows (squared errors, then responsibilities) live in one flat (n * Kp,) array
 of rows padded to Kp lanes, so the K-loops run as 8-lane vectors (``simd``).
@@ -67,7 +67,8 @@ def add_block_errors(L, b, means_p, Kp, rows):
 
 @njit(cache=True, error_model="numpy")
 def component_terms(variances):
-    """(2, K): log(2 pi var_j) and 1 / (2 var_j), the per-component factors of ``log_joint_from_errors``."""
+    """(2, K): log(2 pi var_j) and 1 / (2 var_j), the per-component factors of the log joint
+    (``block_responsibilities``)."""
     terms = np.empty((2, variances.shape[0]))
     for j in range(variances.shape[0]):
         terms[0, j] = LOG_2PI + np.log(variances[j])
@@ -76,39 +77,38 @@ def component_terms(variances):
 
 
 @njit(cache=True, error_model="numpy")
-def log_joint_from_errors(n_u, sq, log_weights, terms, log_joint):
-    """log_joint (K,) <- log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j), for a user with n_u
-    ratings; terms (2, K) from ``component_terms``."""
-    half_n = 0.5 * n_u
-    for j in range(log_joint.shape[0]):
-        log_joint[j] = log_weights[j] - half_n * terms[0, j] - sq[j] * terms[1, j]
-
-
-@njit(cache=True, error_model="numpy")
 def block_responsibilities(L, b, means_p, log_weights, terms, resp_p, user_ll, small):
     """E-step of block b: its users' rows of resp_p (flat (n * Kp,), padding lanes 0) and of
-    user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj over the block."""
+    user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj over the block.
+
+    A user's log joint with component j, n_u ratings and squared error sq_j (terms (2, K) from
+    ``component_terms``): log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j).
+    """
     K = log_weights.shape[0]
     Kp = padded(K)
-    n = L.indptr.shape[0] - 1
-    lo, hi = b * L.block, min(n, (b + 1) * L.block)
+    indptr = L.indptr
+    lo, hi = b * L.block, min(indptr.shape[0] - 1, (b + 1) * L.block)
     rows = resp_p[lo * Kp:hi * Kp]
     rows[:] = 0.0
     add_block_errors(L, b, means_p, Kp, rows)
     sq = np.empty(K)
     log_joint = np.empty(K)
+    resp = np.empty(K)
     small[:] = 0.0
     for u in range(lo, hi):
-        row = rows[(u - lo) * Kp:(u - lo + 1) * Kp]
-        sq[:] = row[:K]
-        row[K:] = 0.0
-        n_u = L.indptr[u + 1] - L.indptr[u]
-        log_joint_from_errors(n_u, sq, log_weights, terms, log_joint)
-        user_ll[u] = normalize_log(log_joint, row[:K])
+        at = (u - lo) * Kp
+        n_u = indptr[u + 1] - indptr[u]
         for j in range(K):
-            small[0, j] += row[j]
-            small[1, j] += row[j] * n_u
-            small[2, j] += row[j] * sq[j]
+            sq[j] = rows[at + j]
+            log_joint[j] = log_weights[j] - 0.5 * n_u * terms[0, j] - sq[j] * terms[1, j]
+        user_ll[u] = normalize_log(log_joint, resp)
+        for j in range(K):
+            rows[at + j] = resp[j]
+            small[0, j] += resp[j]
+            small[1, j] += resp[j] * n_u
+            small[2, j] += resp[j] * sq[j]
+        for j in range(K, Kp):
+            rows[at + j] = 0.0
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
