@@ -13,6 +13,7 @@ import pytest
 
 import dense_reference
 from fastem import MixtureCompleter
+from fastem._kernels.simd import aligned_zeros, padded
 from fastem.completion import course_start, e_step, m_step
 
 KS, SEEDS = (1, 12), range(5)
@@ -47,10 +48,10 @@ def test_reproduction_dense_numpy(benchmark, netflix_data):
 @pytest.mark.benchmark(group="one EM iteration, K=12")
 def test_iteration_fastem(benchmark, netflix_data):
     R, _ = netflix_data
-    params = course_start(R, 12, 1)
+    params, workspace = course_start(R, 12, 1), aligned_zeros(R.n_users * padded(12))
 
     def iteration():
-        stats, _ = e_step(R, params)
+        stats, _ = e_step(R, params, workspace)
         return m_step(stats, params, R.n_users, 0.25, 1.0)
 
     iteration()
