@@ -7,8 +7,8 @@ from hypothesis.extra.numpy import arrays
 from numba import njit
 
 from fastem._kernels.common import normalize_log
-from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vexp, vload, vload_partial,
-                                  vmul, vstore, vstore_partial, vsum)
+from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vexp, vexp_normal, vflush, vload,
+                                  vload_partial, vmax, vmax_lanes, vmul, vstore, vstore_partial, vsum)
 
 
 @njit
@@ -78,3 +78,42 @@ def test_normalize_log_is_softmax_and_logsumexp(log_joint):
     assert total == pytest.approx(logsumexp(log_joint), rel=1e-14, abs=1e-12)
     np.testing.assert_allclose(resp, softmax(log_joint), rtol=1e-13, atol=1e-300)
     assert resp.sum() == pytest.approx(1.0, rel=1e-14)
+
+
+@njit
+def exp_normal_all(x, out):
+    for i in range(0, x.shape[0], WIDTH):
+        vstore(out, i, vexp_normal(vload(x, i)))
+
+
+def test_vexp_normal_is_within_two_ulp_and_forms_no_subnormal():
+    rng = np.random.default_rng(1)
+    tiny = np.finfo(np.float64).tiny
+    x = np.concatenate([-rng.exponential(40.0, 400_000), rng.uniform(-0.35, 0.0, 100_000),
+                        np.linspace(-709.0, -707.0, 4000),
+                        [0.0, -0.0, -np.inf, -1e300, -1e-300, -5e-324, np.log(tiny), np.nextafter(np.log(tiny), 0.0),
+                         np.nextafter(np.log(tiny), -1.0), -745.2, -1000.0, -0.5]])
+    x = np.concatenate([x, np.zeros(-len(x) % WIDTH)])
+    out = np.empty_like(x)
+    exp_normal_all(x, out)
+    ref = np.exp(x)
+    normal = ref >= tiny
+    assert np.all(out[~normal] == 0.0) and np.all(out[normal] >= tiny)
+    assert np.max(np.abs(out[normal] - ref[normal]) / np.spacing(ref[normal])) <= 2.0
+
+
+@njit
+def max_and_flush(x, threshold, out):
+    top = vmax(vload(x, 0), vload(x, WIDTH))
+    vstore(out, 0, vflush(vload(x, 0), threshold))
+    return vmax_lanes(top)
+
+
+def test_lane_max_and_flush():
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        x = rng.normal(size=2 * WIDTH) * 10.0 ** rng.integers(-5, 5, 2 * WIDTH)
+        x[rng.integers(0, 2 * WIDTH)] = -np.inf
+        out = np.empty(WIDTH)
+        assert max_and_flush(x, 0.1, out) == x.max()
+        np.testing.assert_array_equal(out, np.where(x[:WIDTH] < 0.1, 0.0, x[:WIDTH]))

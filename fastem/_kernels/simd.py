@@ -262,3 +262,77 @@ def vexp(typingctx, a):
         value = builder.select(builder.fcmp_ordered(">", x, _splat(709.782712893384)), _splat(float("inf")), value)
         return builder.select(is_nan, x, value)
     return vec8(vec8), codegen
+
+
+@intrinsic
+def vmax(typingctx, a, b):
+    """max(a, b) lane-wise (b where either is NaN)."""
+    def codegen(context, builder, signature, args):
+        return builder.select(builder.fcmp_ordered(">", args[0], args[1]), args[0], args[1])
+    return vec8(vec8, vec8), codegen
+
+
+@intrinsic
+def vmax_lanes(typingctx, a):
+    """The largest of a Vec8's lanes, which must not be NaN."""
+    def codegen(context, builder, signature, args):
+        top = builder.extract_element(args[0], ir.Constant(ir.IntType(32), 0))
+        for lane in range(1, WIDTH):
+            value = builder.extract_element(args[0], ir.Constant(ir.IntType(32), lane))
+            top = builder.select(builder.fcmp_ordered(">", value, top), value, top)
+        return top
+    return types.float64(vec8), codegen
+
+
+@intrinsic
+def vflush(typingctx, a, threshold):
+    """a with every lane below the float64 ``threshold`` set to 0."""
+    def codegen(context, builder, signature, args):
+        t = context.cast(builder, args[1], signature.args[1], types.float64)
+        splat = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), t, ir.Constant(ir.IntType(32), 0))
+        splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        return builder.select(builder.fcmp_ordered("<", args[0], splat), _splat(0.0), args[0])
+    return vec8(vec8, threshold), codegen
+
+
+_LOG_SMALLEST_NORMAL = -708.3964185322641   # log(2.2250738585072014e-308)
+_EXP_COEFFICIENTS = [1.0 / np.prod(np.arange(1.0, k + 1.0)) for k in range(_EXP_TERMS)]   # 1 / k!
+
+
+def _fma(builder, a, b, c):
+    """a * b + c lane-wise, rounded once (llvm.fma)."""
+    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR] * 3),
+                                         f"llvm.fma.v{WIDTH}f64")
+    return builder.call(fma, [a, b, c])
+
+
+@intrinsic
+def vexp_normal(typingctx, a):
+    """e^a lane-wise for a <= 0 (or -inf), with results below the smallest normal float64 set to 0.
+
+    For the class posteriors of a rating, exponentials of log-joints shifted by their maximum: the
+    same range reduction and degree-13 Taylor polynomial as ``vexp``, evaluated by Estrin's scheme
+    with fused multiply-adds (a dependency chain about 3 times shorter than Horner's), and no
+    subnormal number ever formed (they cost x86 arithmetic ~100 times). Within 2 ulp of libm's
+    exp; not bit-identical to ``vexp``.
+    """
+    def codegen(context, builder, signature, args):
+        x = args[0]
+        i64 = ir.VectorType(ir.IntType(64), WIDTH)
+        safe = builder.select(builder.fcmp_ordered("<", x, _splat(-708.5)), _splat(-708.5), x)
+        rint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR]),
+                                              f"llvm.rint.v{WIDTH}f64")
+        n = builder.call(rint, [builder.fmul(safe, _splat(_LOG2E))])
+        r = builder.fsub(builder.fsub(safe, builder.fmul(n, _splat(_LN2_HI))), builder.fmul(n, _splat(_LN2_LO)))
+        c = [_splat(value) for value in _EXP_COEFFICIENTS]
+        pairs = [_fma(builder, c[k + 1], r, c[k]) for k in range(0, _EXP_TERMS, 2)]   # c_k + c_k+1 r
+        power = r
+        while len(pairs) > 1:
+            power = builder.fmul(power, power)
+            pairs = [_fma(builder, pairs[k + 1], power, pairs[k]) if k + 1 < len(pairs) else pairs[k]
+                     for k in range(0, len(pairs), 2)]
+        biased = builder.shl(builder.add(builder.fptosi(n, i64), ir.Constant(i64, [1023] * WIDTH)),
+                             ir.Constant(i64, [52] * WIDTH))
+        value = builder.fmul(pairs[0], builder.bitcast(biased, _VECTOR))
+        return builder.select(builder.fcmp_ordered("<", x, _splat(_LOG_SMALLEST_NORMAL)), _splat(0.0), value)
+    return vec8(vec8), codegen
