@@ -87,6 +87,14 @@ def e_step(ratings: mfa.Ratings, params: FactorParams, prior: Prior):
     return stats, ll + log_prior(params, prior), ll
 
 
+def solve_stack(A, b):
+    """x (m, k) with A[s] x[s] = b[s] for a stack A (m, k, k), b (m, k); for k = 1 by division
+    (what the 1 x 1 LU solve computes, without a LAPACK call per system)."""
+    if A.shape[-1] == 1:
+        return b / A[..., 0]
+    return np.linalg.solve(A, b[..., None])[..., 0]
+
+
 def item_m_step(gram, cross, sq, means_t, loadings, noise, prior: Prior, min_variance: float):
     """MAP (means_t (d, K), loadings (d, K, q), noise (d, K)) from gram (d, K, q+1, q+1) (lower
     triangle read), cross (d, K, q+1) and sq (d, K); an (item, component) with no responsibility goes to
@@ -101,7 +109,7 @@ def item_m_step(gram, cross, sq, means_t, loadings, noise, prior: Prior, min_var
     if prior.kappa > 0 and (prior.lam > 0 or q == 0):
         active[:] = True  # the prior alone makes every system regular: unrated items go to the prior mode
     coef = np.concatenate([loadings, means_t[..., None]], axis=2)
-    coef[active] = np.linalg.solve(gram[active] + ridge, target[active][..., None])[..., 0]
+    coef[active] = solve_stack(gram[active] + ridge, target[active])
     loadings, means_t = coef[..., :q], coef[..., q]
     fitted = np.einsum("ija,ijab,ijb->ij", coef, gram, coef)
     residual = (sq - 2.0 * np.einsum("ija,ija->ij", coef, cross) + fitted + prior.lam * (loadings ** 2).sum(axis=2)

@@ -22,9 +22,10 @@ from numba import njit, prange
 
 from .common import SMALLEST_NORMAL
 from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vexp_normal, vflush, vload, vmax, vmax_lanes,
-                   vmul, vstore, vsub, vsum, vzero)
+                   vmul, vstore, vsub, vsum_tree, vzero)
 
 LOG_2PI = np.log(2.0 * np.pi)
+PRODUCT_LIMIT = 2.0 ** 600  # a product of normalisers is taken into the log-likelihood past this
 
 
 @njit(cache=True, error_model="numpy")
@@ -56,7 +57,9 @@ def padded_log_theta(log_theta):
 @njit(cache=True, error_model="numpy")
 def add_user(indptr, indices, values, u, table, log_theta_p, Kp, joint, counts, sums):
     """User u: counts (Kp,) <- sum_i q over u's ratings; sums (d * 3 Kp,) += u's terms; returns
-    u's log-likelihood sum_i log sum_z theta_uz N(v_ui; mu_iz, psi_iz). joint: (Kp,) scratch.
+    u's log-likelihood sum_i log sum_z theta_uz N(v_ui; mu_iz, psi_iz) = sum_i (shift_i + log norm_i),
+    shift_i the largest log-joint and norm_i the sum of the shifted joints, the logarithms of the
+    norms taken of their products (one call per many ratings). joint: (Kp,) scratch.
 
     The loops over a rating's classes are written out here: helpers taking arrays, called per
     rating, would pay atomic reference counting per call.
@@ -65,6 +68,7 @@ def add_user(indptr, indices, values, u, table, log_theta_p, Kp, joint, counts, 
     for v in range(0, Kp, WIDTH):
         vstore(counts, v, vzero())
     ll = 0.0
+    product = 1.0  # of the normalisers, each in [1, K]: one logarithm per many ratings
     for p in range(indptr[u], indptr[u + 1]):
         x = np.float64(fetch(values, p))
         xv = vbroadcast(x)
@@ -83,8 +87,12 @@ def add_user(indptr, indices, values, u, table, log_theta_p, Kp, joint, counts, 
             e = vexp_normal(vsub(vload(joint, v), top))
             vstore(joint, v, e)
             total = vadd(total, e)
-        norm = vsum(total)
-        ll += shift + np.log(norm)
+        norm = vsum_tree(total)
+        ll += shift
+        product *= norm
+        if product > PRODUCT_LIMIT:
+            ll += np.log(product)
+            product = 1.0
         scale = vbroadcast(1.0 / norm)
         for v in range(0, Kp, WIDTH):
             q = vflush(vmul(vload(joint, v), scale), SMALLEST_NORMAL)
@@ -93,7 +101,7 @@ def add_user(indptr, indices, values, u, table, log_theta_p, Kp, joint, counts, 
             vstore(sums, at + v, vadd(vload(sums, at + v), q))
             vstore(sums, at + Kp + v, vadd(vload(sums, at + Kp + v), xq))
             vstore(sums, at + 2 * Kp + v, vadd(vload(sums, at + 2 * Kp + v), vmul(xv, xq)))
-    return ll
+    return ll + np.log(product)
 
 
 @njit(cache=True, error_model="numpy")

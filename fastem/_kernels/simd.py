@@ -272,15 +272,33 @@ def vmax(typingctx, a, b):
     return vec8(vec8, vec8), codegen
 
 
+def _halves(builder, vector, combine):
+    """Combine a vector's upper and lower halves lane by lane until one lane is left: a tree of
+    log2(WIDTH) steps (lanes i and i + WIDTH / 2, then i and i + WIDTH / 4, ...)."""
+    width = WIDTH
+    while width > 1:
+        width //= 2
+        low = builder.shuffle_vector(vector, vector, ir.Constant(ir.VectorType(ir.IntType(32), width), list(range(width))))
+        high = builder.shuffle_vector(vector, vector, ir.Constant(ir.VectorType(ir.IntType(32), width),
+                                                                  list(range(width, 2 * width))))
+        vector = combine(low, high)
+    return builder.extract_element(vector, ir.Constant(ir.IntType(32), 0))
+
+
 @intrinsic
 def vmax_lanes(typingctx, a):
-    """The largest of a Vec8's lanes, which must not be NaN."""
+    """The largest of a Vec8's lanes, which must not be NaN (a tree of three lane-wise maxima)."""
     def codegen(context, builder, signature, args):
-        top = builder.extract_element(args[0], ir.Constant(ir.IntType(32), 0))
-        for lane in range(1, WIDTH):
-            value = builder.extract_element(args[0], ir.Constant(ir.IntType(32), lane))
-            top = builder.select(builder.fcmp_ordered(">", value, top), value, top)
-        return top
+        return _halves(builder, args[0], lambda x, y: builder.select(builder.fcmp_ordered(">", x, y), x, y))
+    return types.float64(vec8), codegen
+
+
+@intrinsic
+def vsum_tree(typingctx, a):
+    """The sum of a Vec8's lanes as a tree of three lane-wise additions (lanes i and i + 4, then
+    i and i + 2, then 0 and 1): a shorter dependency chain than ``vsum``'s lane order, rounded differently."""
+    def codegen(context, builder, signature, args):
+        return _halves(builder, args[0], builder.fadd)
     return types.float64(vec8), codegen
 
 
@@ -297,6 +315,8 @@ def vflush(typingctx, a, threshold):
 
 _LOG_SMALLEST_NORMAL = -708.3964185322641   # log(2.2250738585072014e-308)
 _EXP_COEFFICIENTS = [1.0 / np.prod(np.arange(1.0, k + 1.0)) for k in range(_EXP_TERMS)]   # 1 / k!
+_ROUNDING_SHIFTER = 1.5 * 2.0 ** 52   # y + shifter - shifter = round(y) for |y| < 2^51; y + shifter keeps round(y) in its low bits
+_SHIFTER_BIAS = 1023 - 0x4338000000000000   # (bits of y + shifter) + this = round(y) + 1023, the biased exponent of 2^round(y)
 
 
 def _fma(builder, a, b, c):
@@ -310,20 +330,19 @@ def _fma(builder, a, b, c):
 def vexp_normal(typingctx, a):
     """e^a lane-wise for a <= 0 (or -inf), with results below the smallest normal float64 set to 0.
 
-    For the class posteriors of a rating, exponentials of log-joints shifted by their maximum: the
-    same range reduction and degree-13 Taylor polynomial as ``vexp``, evaluated by Estrin's scheme
-    with fused multiply-adds (a dependency chain about 3 times shorter than Horner's), and no
-    subnormal number ever formed (they cost x86 arithmetic ~100 times). Within 2 ulp of libm's
-    exp; not bit-identical to ``vexp``.
+    For the class posteriors of a rating, exponentials of log-joints shifted by their maximum:
+    ``vexp``'s range reduction and degree-13 Taylor polynomial, with fused multiply-adds, the
+    polynomial by Estrin's scheme (a dependency chain about 3 times shorter than Horner's), n
+    rounded and turned into 2^n by the 1.5 * 2^52 shifter, and no subnormal number ever formed
+    (they cost x86 arithmetic ~100 times). Within 2 ulp of libm's exp; not bit-identical to ``vexp``.
     """
     def codegen(context, builder, signature, args):
         x = args[0]
         i64 = ir.VectorType(ir.IntType(64), WIDTH)
         safe = builder.select(builder.fcmp_ordered("<", x, _splat(-708.5)), _splat(-708.5), x)
-        rint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR]),
-                                              f"llvm.rint.v{WIDTH}f64")
-        n = builder.call(rint, [builder.fmul(safe, _splat(_LOG2E))])
-        r = builder.fsub(builder.fsub(safe, builder.fmul(n, _splat(_LN2_HI))), builder.fmul(n, _splat(_LN2_LO)))
+        shifted = _fma(builder, safe, _splat(_LOG2E), _splat(_ROUNDING_SHIFTER))   # n in the low bits
+        n = builder.fsub(shifted, _splat(_ROUNDING_SHIFTER))                        # round(x log2 e)
+        r = _fma(builder, n, _splat(-_LN2_LO), _fma(builder, n, _splat(-_LN2_HI), safe))
         c = [_splat(value) for value in _EXP_COEFFICIENTS]
         pairs = [_fma(builder, c[k + 1], r, c[k]) for k in range(0, _EXP_TERMS, 2)]   # c_k + c_k+1 r
         power = r
@@ -331,7 +350,7 @@ def vexp_normal(typingctx, a):
             power = builder.fmul(power, power)
             pairs = [_fma(builder, pairs[k + 1], power, pairs[k]) if k + 1 < len(pairs) else pairs[k]
                      for k in range(0, len(pairs), 2)]
-        biased = builder.shl(builder.add(builder.fptosi(n, i64), ir.Constant(i64, [1023] * WIDTH)),
+        biased = builder.shl(builder.add(builder.bitcast(shifted, i64), ir.Constant(i64, [_SHIFTER_BIAS] * WIDTH)),
                              ir.Constant(i64, [52] * WIDTH))
         value = builder.fmul(pairs[0], builder.bitcast(biased, _VECTOR))
         return builder.select(builder.fcmp_ordered("<", x, _splat(_LOG_SMALLEST_NORMAL)), _splat(0.0), value)
