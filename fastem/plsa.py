@@ -21,12 +21,13 @@ from .mfa import Prior, dirichlet_log_prior, dirichlet_weights, item_log_prior, 
 from .normalization import normalize
 
 
-def e_step(indptr, indices, z, chunks, params, prior: Prior):
-    """((user_counts, s0, s1, s2), log posterior bound, log-likelihood); params = (theta, means_t, noise)."""
+def e_step(ratings: plsa.ChunkRatings, params, prior: Prior):
+    """((user_counts, s0, s1, s2), log posterior bound, log-likelihood) of ``ratings``
+    (``plsa.by_chunk_and_item``); params = (theta, means_t, noise)."""
     theta, means_t, noise = params
     with np.errstate(divide="ignore"):
         log_theta = np.log(theta)
-    ll, *stats = plsa.em_statistics(indptr, indices, z, chunks, means_t, noise, log_theta, numba.get_num_threads())
+    ll, *stats = plsa.em_statistics(ratings, means_t, noise, log_theta, numba.get_num_threads())
     empty = np.zeros(means_t.shape + (0,))
     bound = ll + item_log_prior(means_t, empty, noise, prior) + dirichlet_log_prior(log_theta, prior.alpha)
     return stats, bound, ll
@@ -108,13 +109,13 @@ class GaussianPLSA(RatingModel):
         norm = (self.shift_user_, self.shift_item_, self.scale_)
 
         def fit_runs(M, seeds, n_iter, callback_for=None):
-            zM = normalize(M, *norm)
-            chunks = balanced_chunks(M.indptr)
+            ratings = plsa.by_chunk_and_item(M.indptr, M.indices, normalize(M, *norm), balanced_chunks(M.indptr),
+                                             M.n_items)
             fits = []
             for seed in seeds:
                 callback = callback_for(seed) if callback_for else None
                 fits.append(em.run(random_start(M.n_users, prior, K, seed),
-                                   lambda p: e_step(M.indptr, M.indices, zM, chunks, p, prior),
+                                   lambda p: e_step(ratings, p, prior),
                                    lambda s, p: m_step(s, p, prior, min_variance),
                                    converged=em.relative_tolerance(tol), max_iter=n_iter, callback=callback,
                                    seed=seed))

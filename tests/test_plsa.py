@@ -31,7 +31,8 @@ def test_statistics_and_m_step_match_naive(Xm, seed, n_chunks, strengths):
     prior = Prior(alpha, kappa, 0.0, nu, m0, 1.2)
     R = load_ratings(X)
     params = (theta, np.ascontiguousarray(means.T), np.ascontiguousarray(variances.T))
-    stats, bound, ll = e_step(R.indptr, R.indices, R.values, balanced_chunks(R.indptr, n_chunks, 1), params, prior)
+    ratings = plsa.by_chunk_and_item(R.indptr, R.indices, R.values, balanced_chunks(R.indptr, n_chunks, 1), d)
+    stats, bound, ll = e_step(ratings, params, prior)
     post, ref_ll = naive.plsa_estep(X, mask, theta, means, variances)
     assert ll == pytest.approx(ref_ll, rel=1e-10)
     user_counts, s0, s1, s2 = stats
@@ -63,8 +64,8 @@ def test_statistics_do_not_depend_on_thread_count(Xm, seed):
     X, _ = Xm
     R = load_ratings(X)
     theta, means, variances = random_state(seed, *X.shape)
-    args = (R.indptr, R.indices, R.values, balanced_chunks(R.indptr, 8, 1), np.ascontiguousarray(means.T),
-            np.ascontiguousarray(variances.T), np.log(theta))
+    args = (plsa.by_chunk_and_item(R.indptr, R.indices, R.values, balanced_chunks(R.indptr, 8, 1), X.shape[1]),
+            np.ascontiguousarray(means.T), np.ascontiguousarray(variances.T), np.log(theta))
     for a, b in zip(plsa.em_statistics(*args, 1), plsa.em_statistics(*args, numba.config.NUMBA_NUM_THREADS)):
         np.testing.assert_array_equal(a, b)
 

@@ -6,7 +6,7 @@ P(z | u) (n, K); item i and class z a Gaussian N(v; mu_iz, psi_iz), arrays means
 
     q_z ∝ theta_uz N(v; mu_iz, psi_iz),   log of the joint: log theta_uz - (log 2 pi psi_iz + (v - mu_iz)^2 / psi_iz) / 2
 
-computed in ``add_user`` 8 classes at a time over padded rows (``simd``):
+computed in ``chunk_statistics`` 8 classes at a time over padded rows (``simd``):
 
     table (d * 3 Kp,)      per item [mu_i. | 1 / psi_i. | log 2 pi psi_i.], padding 0
     log_theta_p (n * Kp,)  per user log theta_u., padding -inf (so padding classes get q = 0)
@@ -14,9 +14,12 @@ computed in ``add_user`` 8 classes at a time over padded rows (``simd``):
 
 A posterior below the smallest normal float64 is set to 0 (as ``common.normalize_log`` does;
 ``simd.vexp_normal`` forms no subnormal number on the way).
-Item sums are accumulated per fixed user chunk and added in chunk order (results do not depend
-on the thread count); user sums are each user's own.
+Item sums are accumulated per fixed user chunk (``ChunkRatings``: each chunk's ratings item by
+item) and added in chunk order, so results do not depend on the thread count; user sums are each
+user's own.
 """
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -26,6 +29,7 @@ from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vexp_n
 
 LOG_2PI = np.log(2.0 * np.pi)
 PRODUCT_LIMIT = 2.0 ** 600  # a product of normalisers is taken into the log-likelihood past this
+BUFFER_BUDGET = 1 << 23     # float64 entries (64 MiB) of per-chunk item sums held at once
 
 
 @njit(cache=True, error_model="numpy")
@@ -54,70 +58,110 @@ def padded_log_theta(log_theta):
     return out
 
 
+class ChunkRatings(NamedTuple):
+    """Ratings of fixed user chunks, each chunk's item by item: chunk c holds users chunks[c] to
+    chunks[c + 1] - 1, and its ratings of item i are entries segments[c (d + 1) + i] to
+    segments[c (d + 1) + i + 1] - 1 of users (offsets within the chunk, int32, increasing) and
+    values (float64). A chunk's pass then keeps one item's rows of the tables, and its users' rows
+    of log theta and counts, in L1 cache."""
+
+    chunks: np.ndarray
+    segments: np.ndarray
+    users: np.ndarray
+    values: np.ndarray
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def chunk_segments(indptr, indices, values, chunks, n_items):
+    """(segments (C (d + 1),) int64, users (nnz,) int32, values (nnz,) float64) of ``ChunkRatings``,
+    by a counting sort of each chunk's ratings."""
+    d = n_items
+    n_chunks = chunks.shape[0] - 1
+    segments = np.zeros(n_chunks * (d + 1), np.int64)
+    users = np.empty(indices.shape[0], np.int32)
+    sorted_values = np.empty(indices.shape[0])
+    for c in prange(n_chunks):
+        base = c * (d + 1)
+        segments[base] = indptr[chunks[c]]
+        for p in range(indptr[chunks[c]], indptr[chunks[c + 1]]):
+            segments[base + indices[p] + 1] += 1
+        for i in range(d):
+            segments[base + i + 1] += segments[base + i]
+        fill = segments[base:base + d].copy()
+        for u in range(chunks[c], chunks[c + 1]):
+            for p in range(indptr[u], indptr[u + 1]):
+                at = fill[indices[p]]
+                users[at] = u - chunks[c]
+                sorted_values[at] = values[p]
+                fill[indices[p]] = at + 1
+    return segments, users, sorted_values
+
+
+def by_chunk_and_item(indptr, indices, values, chunks, n_items: int) -> ChunkRatings:
+    """``ChunkRatings`` of a CSR matrix split at the user boundaries ``chunks`` (``fastem.chunks``)."""
+    return ChunkRatings(chunks, *chunk_segments(indptr, indices, values, chunks, n_items))
+
+
 @njit(cache=True, error_model="numpy")
-def add_user(indptr, indices, values, u, table, log_theta_p, Kp, joint, counts, sums):
-    """User u: counts (Kp,) <- sum_i q over u's ratings; sums (d * 3 Kp,) += u's terms; returns
-    u's log-likelihood sum_i log sum_z theta_uz N(v_ui; mu_iz, psi_iz) = sum_i (shift_i + log norm_i),
-    shift_i the largest log-joint and norm_i the sum of the shifted joints, the logarithms of the
-    norms taken of their products (one call per many ratings). joint: (Kp,) scratch.
+def chunk_statistics(ratings, c, table, log_theta_p, user_counts, sums):
+    """Chunk c: user_counts[u] (K,) <- sum_i q for its users; fresh sums (d * 3 Kp,) <- its terms;
+    returns its log-likelihood, sum over ratings of log sum_z theta_uz N(v; mu_iz, psi_iz) =
+    shift + log norm (shift the largest log-joint, norm the sum of the shifted joints; the
+    logarithms of the norms are taken of their products, one call per many ratings).
 
     The loops over a rating's classes are written out here: helpers taking arrays, called per
     rating, would pay atomic reference counting per call.
     """
-    half = vbroadcast(0.5)
-    for v in range(0, Kp, WIDTH):
-        vstore(counts, v, vzero())
-    ll = 0.0
-    product = 1.0  # of the normalisers, each in [1, K]: one logarithm per many ratings
-    for p in range(indptr[u], indptr[u + 1]):
-        x = np.float64(fetch(values, p))
-        xv = vbroadcast(x)
-        at = np.intp(fetch(indices, p)) * 3 * Kp
-        top = vbroadcast(-np.inf)
-        for v in range(0, Kp, WIDTH):
-            r = vsub(xv, vload(table, at + v))
-            spread = vadd(vload(table, at + 2 * Kp + v), vmul(vmul(r, r), vload(table, at + Kp + v)))
-            log_joint = vsub(vload(log_theta_p, u * Kp + v), vmul(half, spread))
-            vstore(joint, v, log_joint)
-            top = vmax(top, log_joint)
-        shift = vmax_lanes(top)
-        top = vbroadcast(shift)
-        total = vzero()
-        for v in range(0, Kp, WIDTH):
-            e = vexp_normal(vsub(vload(joint, v), top))
-            vstore(joint, v, e)
-            total = vadd(total, e)
-        norm = vsum_tree(total)
-        ll += shift
-        product *= norm
-        if product > PRODUCT_LIMIT:
-            ll += np.log(product)
-            product = 1.0
-        scale = vbroadcast(1.0 / norm)
-        for v in range(0, Kp, WIDTH):
-            q = vflush(vmul(vload(joint, v), scale), SMALLEST_NORMAL)
-            xq = vmul(xv, q)
-            vstore(counts, v, vadd(vload(counts, v), q))
-            vstore(sums, at + v, vadd(vload(sums, at + v), q))
-            vstore(sums, at + Kp + v, vadd(vload(sums, at + Kp + v), xq))
-            vstore(sums, at + 2 * Kp + v, vadd(vload(sums, at + 2 * Kp + v), vmul(xv, xq)))
-    return ll + np.log(product)
-
-
-@njit(cache=True, error_model="numpy")
-def chunk_statistics(indptr, indices, values, lo, hi, table, log_theta_p, user_counts, sums):
-    """Users lo..hi-1: user_counts[u] (K,) <- sum_i q; fresh sums (d * 3 Kp,); returns the chunk's
-    log-likelihood."""
     K = user_counts.shape[1]
     Kp = padded(K)
-    sums[:] = 0.0
+    lo, hi = ratings.chunks[c], ratings.chunks[c + 1]
+    d = table.shape[0] // (3 * Kp)
+    segments, users, values = ratings.segments[c * (d + 1):(c + 1) * (d + 1)], ratings.users, ratings.values
+    theta_rows = log_theta_p[lo * Kp:hi * Kp]
+    counts = aligned_zeros((hi - lo) * Kp)
     joint = aligned_zeros(Kp)
-    counts = aligned_zeros(Kp)
+    sums[:] = 0.0
+    half = vbroadcast(0.5)
     ll = 0.0
+    product = 1.0  # of the norms, each in [1, K]
+    for i in range(d):
+        at = i * 3 * Kp
+        for p in range(segments[i], segments[i + 1]):
+            x = fetch(values, p)
+            xv = vbroadcast(x)
+            row = np.intp(fetch(users, p)) * Kp
+            top = vbroadcast(-np.inf)
+            for v in range(0, Kp, WIDTH):
+                r = vsub(xv, vload(table, at + v))
+                spread = vadd(vload(table, at + 2 * Kp + v), vmul(vmul(r, r), vload(table, at + Kp + v)))
+                log_joint = vsub(vload(theta_rows, row + v), vmul(half, spread))
+                vstore(joint, v, log_joint)
+                top = vmax(top, log_joint)
+            shift = vmax_lanes(top)
+            top = vbroadcast(shift)
+            total = vzero()
+            for v in range(0, Kp, WIDTH):
+                e = vexp_normal(vsub(vload(joint, v), top))
+                vstore(joint, v, e)
+                total = vadd(total, e)
+            norm = vsum_tree(total)
+            ll += shift
+            product *= norm
+            if product > PRODUCT_LIMIT:
+                ll += np.log(product)
+                product = 1.0
+            scale = vbroadcast(1.0 / norm)
+            for v in range(0, Kp, WIDTH):
+                q = vflush(vmul(vload(joint, v), scale), SMALLEST_NORMAL)
+                xq = vmul(xv, q)
+                vstore(counts, row + v, vadd(vload(counts, row + v), q))
+                vstore(sums, at + v, vadd(vload(sums, at + v), q))
+                vstore(sums, at + Kp + v, vadd(vload(sums, at + Kp + v), xq))
+                vstore(sums, at + 2 * Kp + v, vadd(vload(sums, at + 2 * Kp + v), vmul(xv, xq)))
     for u in range(lo, hi):
-        ll += add_user(indptr, indices, values, u, table, log_theta_p, Kp, joint, counts, sums)
-        user_counts[u] = counts[:K]
-    return ll
+        for z in range(K):
+            user_counts[u, z] = counts[(u - lo) * Kp + z]
+    return ll + np.log(product)
 
 
 @njit(cache=True, error_model="numpy")
@@ -133,27 +177,31 @@ def unpack_sums(sums, d, K):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def em_statistics(indptr, indices, values, chunks, means_t, noise, log_theta, n_threads):
-    """One sweep: (log_likelihood, user_counts (n, K), s0, s1, s2 (d, K)) of sum q, sum q v, sum q v^2
-    per item and class; see ``add_user``."""
+def em_statistics(ratings, means_t, noise, log_theta, n_threads):
+    """One sweep over ``ChunkRatings``: (log_likelihood, user_counts (n, K), s0, s1, s2 (d, K)) of
+    sum q, sum q v, sum q v^2 per item and class; see ``chunk_statistics``.
+
+    Chunks run in waves, each chunk into its own buffer, and the buffers are added in chunk order,
+    so the result depends neither on the wave size nor on ``n_threads``. A wave holds every chunk
+    when their buffers fit in BUFFER_BUDGET (one parallel launch: a thread slowed by other jobs
+    holds the others up once, not once per wave), else ``n_threads`` chunks."""
     d, K = means_t.shape
     Kp = padded(K)
-    n = indptr.shape[0] - 1
-    n_chunks = chunks.shape[0] - 1
-    width = max(1, min(n_threads, n_chunks))
+    n = log_theta.shape[0]
+    n_chunks = ratings.chunks.shape[0] - 1
+    size = d * 3 * Kp
+    width = min(n_chunks, max(n_threads, BUFFER_BUDGET // size, 1))
     table = item_table(means_t, noise)
     log_theta_p = padded_log_theta(log_theta)
     chunk_ll = np.zeros(n_chunks)
     user_counts = np.empty((n, K))
-    size = d * 3 * Kp
     sums = aligned_zeros(size)
     buf = aligned_zeros(width * size)
     for first in range(0, n_chunks, width):
         wave = min(width, n_chunks - first)
         for t in prange(wave):
-            c = first + t
-            chunk_ll[c] = chunk_statistics(indptr, indices, values, chunks[c], chunks[c + 1], table, log_theta_p,
-                                           user_counts, buf[t * size:(t + 1) * size])
+            chunk_ll[first + t] = chunk_statistics(ratings, first + t, table, log_theta_p, user_counts,
+                                                   buf[t * size:(t + 1) * size])
         for part in prange(width):
             for at in range(part * size // width, (part + 1) * size // width):
                 for t in range(wave):
