@@ -6,9 +6,10 @@ P(z | u) (n, K); item i and class z a Gaussian N(v; mu_iz, psi_iz), arrays means
 
     q_z ∝ theta_uz N(v; mu_iz, psi_iz),   log of the joint: log theta_uz - (log 2 pi psi_iz + (v - mu_iz)^2 / psi_iz) / 2
 
-computed in ``chunk_statistics`` 8 classes at a time over padded rows (``simd``):
+computed in ``chunk_statistics`` 8 classes at a time over padded rows (``simd``), with fused
+multiply-adds:
 
-    table (d * 3 Kp,)      per item [mu_i. | 1 / psi_i. | log 2 pi psi_i.], padding 0
+    table (d * 3 Kp,)      per item [mu_i. | -1 / (2 psi_i.) | -log(2 pi psi_i.) / 2], padding 0
     log_theta_p (n * Kp,)  per user log theta_u., padding -inf (so padding classes get q = 0)
     sums (d * 3 Kp,)       per item [sum q | sum q v | sum q v^2] over its ratings
 
@@ -24,8 +25,8 @@ import numpy as np
 from numba import njit, prange
 
 from .common import SMALLEST_NORMAL
-from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vexp_normal, vflush, vload, vmax, vmax_lanes,
-                   vmul, vstore, vsub, vsum_tree, vzero)
+from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vexp_normal, vflush, vfma, vload, vmax,
+                   vmax_lanes, vmul, vstore, vsub, vsum_tree, vzero)
 
 LOG_2PI = np.log(2.0 * np.pi)
 PRODUCT_LIMIT = 2.0 ** 600  # a product of normalisers is taken into the log-likelihood past this
@@ -41,8 +42,8 @@ def item_table(means_t, noise):
     for i in range(d):
         for z in range(K):
             table[i * 3 * Kp + z] = means_t[i, z]
-            table[i * 3 * Kp + Kp + z] = 1.0 / noise[i, z]
-            table[i * 3 * Kp + 2 * Kp + z] = LOG_2PI + np.log(noise[i, z])
+            table[i * 3 * Kp + Kp + z] = -0.5 / noise[i, z]
+            table[i * 3 * Kp + 2 * Kp + z] = -0.5 * (LOG_2PI + np.log(noise[i, z]))
     return table
 
 
@@ -121,7 +122,6 @@ def chunk_statistics(ratings, c, table, log_theta_p, user_counts, sums):
     counts = aligned_zeros((hi - lo) * Kp)
     joint = aligned_zeros(Kp)
     sums[:] = 0.0
-    half = vbroadcast(0.5)
     ll = 0.0
     product = 1.0  # of the norms, each in [1, K]
     for i in range(d):
@@ -129,12 +129,13 @@ def chunk_statistics(ratings, c, table, log_theta_p, user_counts, sums):
         for p in range(segments[i], segments[i + 1]):
             x = fetch(values, p)
             xv = vbroadcast(x)
+            squared = vbroadcast(x * x)
             row = np.intp(fetch(users, p)) * Kp
             top = vbroadcast(-np.inf)
             for v in range(0, Kp, WIDTH):
                 r = vsub(xv, vload(table, at + v))
-                spread = vadd(vload(table, at + 2 * Kp + v), vmul(vmul(r, r), vload(table, at + Kp + v)))
-                log_joint = vsub(vload(theta_rows, row + v), vmul(half, spread))
+                log_joint = vadd(vload(theta_rows, row + v), vfma(vmul(r, r), vload(table, at + Kp + v),
+                                                                  vload(table, at + 2 * Kp + v)))
                 vstore(joint, v, log_joint)
                 top = vmax(top, log_joint)
             shift = vmax_lanes(top)
@@ -153,11 +154,10 @@ def chunk_statistics(ratings, c, table, log_theta_p, user_counts, sums):
             scale = vbroadcast(1.0 / norm)
             for v in range(0, Kp, WIDTH):
                 q = vflush(vmul(vload(joint, v), scale), SMALLEST_NORMAL)
-                xq = vmul(xv, q)
                 vstore(counts, row + v, vadd(vload(counts, row + v), q))
                 vstore(sums, at + v, vadd(vload(sums, at + v), q))
-                vstore(sums, at + Kp + v, vadd(vload(sums, at + Kp + v), xq))
-                vstore(sums, at + 2 * Kp + v, vadd(vload(sums, at + 2 * Kp + v), vmul(xv, xq)))
+                vstore(sums, at + Kp + v, vfma(xv, q, vload(sums, at + Kp + v)))
+                vstore(sums, at + 2 * Kp + v, vfma(squared, q, vload(sums, at + 2 * Kp + v)))
     for u in range(lo, hi):
         for z in range(K):
             user_counts[u, z] = counts[(u - lo) * Kp + z]

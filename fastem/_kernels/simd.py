@@ -355,3 +355,34 @@ def vexp_normal(typingctx, a):
         value = builder.fmul(pairs[0], builder.bitcast(biased, _VECTOR))
         return builder.select(builder.fcmp_ordered("<", x, _splat(_LOG_SMALLEST_NORMAL)), _splat(0.0), value)
     return vec8(vec8), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """a * b + c lane-wise, rounded once (a fused multiply-add)."""
+    def codegen(context, builder, signature, args):
+        return _fma(builder, args[0], args[1], args[2])
+    return vec8(vec8, vec8, vec8), codegen
+
+
+@intrinsic
+def vfind(typingctx, a, x):
+    """The first lane of ``a`` equal to the float64 ``x``, or WIDTH when none is (NaN never is)."""
+    def codegen(context, builder, signature, args):
+        x = context.cast(builder, args[1], signature.args[1], types.float64)
+        splat = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+        splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        bits = builder.bitcast(builder.fcmp_ordered("==", args[0], splat), ir.IntType(WIDTH))
+        wide = builder.or_(builder.zext(bits, ir.IntType(64)), ir.Constant(ir.IntType(64), 1 << WIDTH))
+        cttz = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)]),
+                                              "llvm.cttz.i64")
+        return builder.call(cttz, [wide, ir.Constant(ir.IntType(1), 1)])
+    return types.int64(vec8, x), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """a * b + c lane-wise, rounded once (a fused multiply-add)."""
+    def codegen(context, builder, signature, args):
+        return _fma(builder, *args)
+    return vec8(vec8, vec8, vec8), codegen
