@@ -358,14 +358,6 @@ def vexp_normal(typingctx, a):
 
 
 @intrinsic
-def vfma(typingctx, a, b, c):
-    """a * b + c lane-wise, rounded once (a fused multiply-add)."""
-    def codegen(context, builder, signature, args):
-        return _fma(builder, args[0], args[1], args[2])
-    return vec8(vec8, vec8, vec8), codegen
-
-
-@intrinsic
 def vfind(typingctx, a, x):
     """The first lane of ``a`` equal to the float64 ``x``, or WIDTH when none is (NaN never is)."""
     def codegen(context, builder, signature, args):
