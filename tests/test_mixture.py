@@ -68,6 +68,30 @@ def test_expectation_matches_naive(kind, n, d, K, missing, seed):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("missing", [0.0, 0.2])
+def test_expectation_matches_naive_beyond_one_vector(kind, missing):
+    """K = 11 and d = 10: components span two 8-lane blocks, features two blocks of a tied factor's
+    rows, and 300 rows several tiles of a chunk."""
+    rng = np.random.default_rng(11)
+    n, d, K = 300, 10, 11
+    X = rng.normal(size=(n, d)) * 2
+    X[rng.random((n, d)) < missing] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 1.0
+    params = random_params(rng, kind, K, d)
+    data = MixtureData(X, kind)
+    nk, first, second = data.expectation(params)
+    covs = naive.full_covariances(params.covariances, kind, K, d)
+    resp, ll, nk0, first0, second0, _ = naive.gaussian_mixture_estep(X, params.weights, params.means, covs)
+    np.testing.assert_allclose(data.resp, resp, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(data.sample_ll, ll, rtol=1e-10)
+    np.testing.assert_allclose(nk, nk0, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(first, first0, rtol=1e-9, atol=1e-9)
+    expected = {"full": second0, "tied": second0.sum(axis=0),
+                "diag": np.diagonal(second0, axis1=1, axis2=2), "spherical": np.diagonal(second0, axis1=1, axis2=2)}[kind]
+    np.testing.assert_allclose(second, expected, rtol=1e-9, atol=1e-8)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_matches_sklearn_from_identical_start(kind):
     from sklearn.mixture import GaussianMixture as Reference
 

@@ -4,7 +4,8 @@ from numba import njit
 
 SMALLEST_NORMAL = np.finfo(np.float64).tiny
 
-from .simd import WIDTH, vbroadcast, vdiv, vexp, vload_partial, vstore_partial, vsub, vsum
+from .simd import (WIDTH, vadd, vbroadcast, vdiv, vexp, vexp_normal, vflush, vload, vload_partial, vmax, vmax_lanes,
+                   vmul, vstore, vstore_partial, vsub, vsum, vzero)
 
 
 @njit(cache=True, error_model="numpy")
@@ -32,3 +33,29 @@ def normalize_log(log_joint, resp):
         if resp[j] < SMALLEST_NORMAL:
             resp[j] = 0.0
     return top + np.log(total)
+
+
+@njit(cache=True, error_model="numpy")
+def normalize_log_padded(joint, at, Kp):
+    """joint[at : at + Kp] <- softmax of the log-joints there; returns their log-sum-exp.
+
+    For rows of Kp = padded(K) components, 64-byte aligned when ``at`` is a multiple of Kp, whose
+    padding lanes hold -inf (they get 0). The rows stay in 8-lane registers: exponentials by
+    ``simd.vexp_normal`` (2 ulp, no subnormal formed), posteriors scaled by 1 / sum and, as in
+    ``normalize_log``, set to 0 below the smallest normal float64.
+    """
+    top = vbroadcast(-np.inf)
+    for block in range(at, at + Kp, WIDTH):
+        top = vmax(top, vload(joint, block))
+    shift = vmax_lanes(top)
+    top = vbroadcast(shift)
+    total = vzero()
+    for block in range(at, at + Kp, WIDTH):
+        e = vexp_normal(vsub(vload(joint, block), top))
+        vstore(joint, block, e)
+        total = vadd(total, e)
+    norm = vsum(total)
+    scale = vbroadcast(1.0 / norm)
+    for block in range(at, at + Kp, WIDTH):
+        vstore(joint, block, vflush(vmul(vload(joint, block), scale), SMALLEST_NORMAL))
+    return shift + np.log(norm)

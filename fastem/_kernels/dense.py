@@ -20,101 +20,142 @@ diagonal form (``estep_diagonal``, diag and spherical) and the triangular form
 Missing values (NaN) are marginalised: exactly in ``estep_diagonal``, and for full/tied
 covariances by ``estep_conditional`` (Ghahramani & Jordan 1994), which also returns each
 sample's conditional statistics of its missing block.
+
+Layout of ``estep_diagonal`` and ``estep_triangular``: the component axis runs as 8-lane vectors
+(``simd``) over tables padded to Kp = padded(K) components, the padding components with log-weight
+-inf (posterior 0). A chunk takes its rows ``TILE`` at a time in three sweeps (log-joints, then
+posteriors by ``common.normalize_log_padded``, then statistics), so the dependency chains of
+consecutive rows overlap; it sums into its own buffer and writes its slot once, at the end (no
+cache line shared between threads). There is no BLAS call inside the chunks: a multithreaded BLAS
+called from every thread oversubscribes the cores.
 """
 import numpy as np
 from numba import njit, prange
 
-from .common import normalize_log
-from .simd import WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
+from .common import normalize_log, normalize_log_padded
+from .simd import (WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vfma, vload, vmul, vstore,
+                   vsub, vzero)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
-#: Rows per block in the BLAS-backed kernel: large enough to amortise a dgemm call, small
-#: enough for the block to stay in cache.
-BLOCK = 256
+#: Rows per sweep of a chunk: the tile's log-joints (TILE * Kp floats) stay in L1.
+TILE = 32
 
 
-@njit(cache=True)
-def diagonal_log_joint(x, means_p, prec_p, log_prec_p, log_weights_p, block, log_joint):
-    """log_joint[block : block + 8] <- log w_k + log N(x_obs | mu_k,obs, diag(prec_k^-2)_obs).
+@njit(cache=True, error_model="numpy")
+def padded_log_weights(log_const):
+    """(Kp,) the (K,) per-component constants of the log-joint, padded with -inf, 64-byte aligned."""
+    K = log_const.shape[0]
+    out = aligned_zeros(padded(K))
+    out[:] = -np.inf
+    out[:K] = log_const
+    return out
 
-    x (d,) with NaN for missing; means_p, prec_p, log_prec_p: flat (d * Kp,) rows of the (d, K)
-    transposed parameters padded to Kp components (``simd.pad_columns``); log_weights_p (Kp,).
+
+@njit(cache=True, error_model="numpy")
+def diagonal_table(means_t, prec_t):
+    """(d * 4 Kp,): for each feature i the padded rows [mu_i | prec_i | log prec_i | 1 / prec_i^2]
+    of means_t and prec_t (d, K) (prec = 1 / standard deviation); padding 0."""
+    d, K = means_t.shape
+    Kp = padded(K)
+    table = aligned_zeros(d * 4 * Kp)
+    for i in range(d):
+        for k in range(K):
+            p = prec_t[i, k]
+            table[4 * i * Kp + k] = means_t[i, k]
+            table[(4 * i + 1) * Kp + k] = p
+            table[(4 * i + 2) * Kp + k] = np.log(p)
+            table[(4 * i + 3) * Kp + k] = 1.0 / (p * p)
+    return table
+
+
+@njit(cache=True, error_model="numpy")
+def diagonal_chunk(X, lo, hi, table, log_weights_p, resp, sample_ll, stats):
+    """Rows lo..hi-1 of X (n, d) C-contiguous, NaN missing: fills their resp and sample_ll and sets
+    stats (Kp + 2 d Kp,) to [nk (Kp,) | first (d, Kp) | second (d, Kp)] summed over them.
+
+    table: ``diagonal_table``; log_weights_p (Kp,): ``padded_log_weights``. A missing x_i is replaced
+    by its conditional distribution given the component, N(mu_ki, var_ki): it adds 0 to first and
+    var_ki to second. The loops over a row's components are written out here: helpers taking
+    arrays, called per row, would pay atomic reference counting per call.
     """
+    d = X.shape[1]
+    K = resp.shape[1]
     Kp = log_weights_p.shape[0]
-    n_obs = 0
-    quad = vzero()
-    log_det = vzero()
-    for i in range(x.shape[0]):
-        if x[i] == x[i]:
-            n_obs += 1
-            at = i * Kp + block
-            z = vmul(vsub(vbroadcast(x[i]), vload(means_p, at)), vload(prec_p, at))
-            quad = vadd(quad, vmul(z, z))
-            log_det = vadd(log_det, vload(log_prec_p, at))
-    half_quad = vmul(vbroadcast(0.5), vadd(vbroadcast(n_obs * LOG_2PI), quad))
-    vstore(log_joint, block, vadd(log_det, vsub(vload(log_weights_p, block), half_quad)))
+    flat = X.reshape(-1)
+    first = Kp
+    second = Kp + d * Kp
+    joint = aligned_zeros(TILE * Kp)
+    half = vbroadcast(0.5)
+    stats[:] = 0.0
+    for start in range(lo, hi, TILE):
+        m = min(TILE, hi - start)
+        for t in range(m):
+            at = (start + t) * d
+            for block in range(0, Kp, WIDTH):
+                n_obs = 0
+                quad = vzero()
+                log_det = vzero()
+                for i in range(d):
+                    x = fetch(flat, at + i)
+                    if x == x:
+                        n_obs += 1
+                        o = 4 * i * Kp + block
+                        z = vmul(vsub(vbroadcast(x), vload(table, o)), vload(table, o + Kp))
+                        quad = vfma(z, z, quad)
+                        log_det = vadd(log_det, vload(table, o + 2 * Kp))
+                spread = vmul(half, vadd(vbroadcast(n_obs * LOG_2PI), quad))
+                vstore(joint, t * Kp + block, vadd(log_det, vsub(vload(log_weights_p, block), spread)))
+        for t in range(m):
+            sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
+            for k in range(K):
+                resp[start + t, k] = joint[t * Kp + k]
+        for t in range(m):
+            at = (start + t) * d
+            for block in range(0, Kp, WIDTH):
+                r = vload(joint, t * Kp + block)
+                vstore(stats, block, vadd(vload(stats, block), r))
+                for i in range(d):
+                    o = 4 * i * Kp + block
+                    f = first + i * Kp + block
+                    s = second + i * Kp + block
+                    x = fetch(flat, at + i)
+                    if x == x:
+                        dev = vsub(vbroadcast(x), vload(table, o))
+                        weighted = vmul(r, dev)
+                        vstore(stats, f, vadd(vload(stats, f), weighted))
+                        vstore(stats, s, vfma(weighted, dev, vload(stats, s)))
+                    else:
+                        vstore(stats, s, vfma(r, vload(table, o + 3 * Kp), vload(stats, s)))
 
 
-@njit(cache=True)
-def accumulate_diagonal(x, means_p, variances_p, r, block, nk, first, second):
-    """Add one sample's diagonal statistics for components block..block+7: nk (Kp,), first and
-    second flat (d * Kp,) like the parameters; r (Kp,) its responsibilities, zero-padded.
-
-    A missing x_i is replaced by its conditional distribution given the component,
-    N(mu_ki, var_ki): it adds 0 to first and var_ki to second.
-    """
-    Kp = r.shape[0]
-    rv = vload(r, block)
-    vstore(nk, block, vadd(vload(nk, block), rv))
-    for i in range(x.shape[0]):
-        at = i * Kp + block
-        if x[i] == x[i]:
-            dev = vsub(vbroadcast(x[i]), vload(means_p, at))
-            weighted = vmul(rv, dev)
-            vstore(first, at, vadd(vload(first, at), weighted))
-            vstore(second, at, vadd(vload(second, at), vmul(weighted, dev)))
-        else:
-            vstore(second, at, vadd(vload(second, at), vmul(rv, vload(variances_p, at))))
-
-
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def estep_diagonal(X, means_t, prec_t, log_weights, bounds, resp, sample_ll):
     """E-step and statistics for diagonal (and spherical) covariances; NaN entries are missing.
 
-    X (n, d); means_t (d, K) transposed means; prec_t (d, K) = 1 / standard deviation;
-    log_weights (K,); bounds (c + 1,). Fills resp (n, K), sample_ll (n,); returns nk (c, K),
-    first (c, d, K), second (c, d, K) (transposed like the parameters). The component axis runs
-    as 8-lane vectors (``simd``), padded to Kp = padded(K).
+    X (n, d) C-contiguous; means_t (d, K) transposed means; prec_t (d, K) = 1 / standard
+    deviation; log_weights (K,); bounds (c + 1,). Fills resp (n, K), sample_ll (n,); returns
+    nk (c, K), first (c, d, K), second (c, d, K) (transposed like the parameters).
     """
     d, K = means_t.shape
     Kp = padded(K)
     c = bounds.shape[0] - 1
-    means_p = pad_columns(means_t)
-    prec_p = pad_columns(prec_t)
-    log_prec_p = pad_columns(np.log(prec_t))
-    variances_p = pad_columns(1.0 / (prec_t * prec_t))
-    log_weights_p = pad_columns(log_weights.reshape(1, K))
-    nk = np.zeros((c, Kp))
-    first = np.zeros((c, d * Kp))
-    second = np.zeros((c, d * Kp))
+    table = diagonal_table(means_t, prec_t)
+    log_weights_p = padded_log_weights(log_weights)
+    size = Kp + 2 * d * Kp
+    stats = np.empty((c, size))
     for chunk in prange(c):
-        log_joint = np.empty(Kp)
-        r = np.zeros(Kp)
-        for row in range(bounds[chunk], bounds[chunk + 1]):
-            x = X[row]
-            for block in range(0, Kp, WIDTH):
-                diagonal_log_joint(x, means_p, prec_p, log_prec_p, log_weights_p, block, log_joint)
-            sample_ll[row] = normalize_log(log_joint[:K], r[:K])
-            resp[row] = r[:K]
-            for block in range(0, Kp, WIDTH):
-                accumulate_diagonal(x, means_p, variances_p, r, block, nk[chunk], first[chunk], second[chunk])
-    first_t = np.empty((c, d, K))
-    second_t = np.empty((c, d, K))
+        local = aligned_zeros(size)
+        diagonal_chunk(X, bounds[chunk], bounds[chunk + 1], table, log_weights_p, resp, sample_ll, local)
+        stats[chunk] = local
+    nk = np.empty((c, K))
+    first = np.empty((c, d, K))
+    second = np.empty((c, d, K))
     for chunk in range(c):
-        first_t[chunk] = unpad_columns(first[chunk], K)
-        second_t[chunk] = unpad_columns(second[chunk], K)
-    return np.ascontiguousarray(nk[:, :K]), first_t, second_t
+        nk[chunk] = stats[chunk, :K]
+        first[chunk] = unpad_columns(stats[chunk, Kp:Kp + d * Kp], K)
+        second[chunk] = unpad_columns(stats[chunk, Kp + d * Kp:], K)
+    return nk, first, second
 
 
 @njit(cache=True)
@@ -131,52 +172,140 @@ def whitened_means(means, prec_chol):
     return shifted, log_det
 
 
-@njit(parallel=True, cache=True)
-def estep_triangular(X, means, prec_chol, log_weights, scatter, bounds, resp, sample_ll):
-    """E-step and statistics for full (G = K) or tied (G = 1) precision factors; X complete.
+@njit(cache=True, error_model="numpy")
+def triangular_tables(means, prec_chol, log_weights):
+    """The padded tables of ``triangular_chunk`` for means (K, d), prec_chol (G, d, d), log_weights (K,).
 
-    X (n, d); means (K, d); prec_chol (G, d, d) upper triangular; log_weights (K,);
-    scatter: accumulate ``second`` (else it is returned with G = 0 slots). Work runs in blocks
-    of ``BLOCK`` rows so the products X U_g and D^T (r D) go through BLAS. Fills resp (n, K),
-    sample_ll (n,); returns nk (c, K), first (c, K, d), second (c, G or 0, d, d).
+    factors: G > 1: (d * d * Kp,) with [i, j, k] = U_k[i, j]; G = 1: (d * dp,) the rows of U padded
+    to dp = padded(d). shifted_t, means_t (d * Kp,): [j, k] = (mu_k U_g)_j and mu_kj.
+    log_const (Kp,): log w_k + log det U_g, padding -inf.
     """
     K, d = means.shape
     G = prec_chol.shape[0]
-    c = bounds.shape[0] - 1
+    Kp = padded(K)
+    dp = padded(d)
     shifted, log_det = whitened_means(means, prec_chol)
-    nk = np.zeros((c, K))
-    first = np.zeros((c, K, d))
-    second = np.zeros((c, G if scatter else 0, d, d))
-    for chunk in prange(c):
-        log_joint = np.empty((BLOCK, K))
-        dev = np.empty((BLOCK, d))
-        weighted = np.empty((BLOCK, d))
-        y = np.empty((BLOCK, d))
-        for start in range(bounds[chunk], bounds[chunk + 1], BLOCK):
-            m = min(BLOCK, bounds[chunk + 1] - start)
-            block = X[start:start + m]
+    if G > 1:
+        factors = aligned_zeros(d * d * Kp)
+        for i in range(d):
+            for j in range(d):
+                for k in range(K):
+                    factors[(i * d + j) * Kp + k] = prec_chol[k, i, j]
+    else:
+        factors = aligned_zeros(d * dp)
+        for i in range(d):
+            for j in range(d):
+                factors[i * dp + j] = prec_chol[0, i, j]
+    shifted_t = aligned_zeros(d * Kp)
+    means_t = aligned_zeros(d * Kp)
+    for j in range(d):
+        for k in range(K):
+            shifted_t[j * Kp + k] = shifted[k, j]
+            means_t[j * Kp + k] = means[k, j]
+    log_const = np.empty(K)
+    for k in range(K):
+        log_const[k] = log_weights[k] + log_det[min(k, G - 1)]
+    return factors, shifted_t, means_t, padded_log_weights(log_const)
+
+
+@njit(cache=True, error_model="numpy")
+def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_const, scatter, resp, sample_ll,
+                     stats):
+    """Rows lo..hi-1 of X (n, d) C-contiguous and complete: fills their resp and sample_ll and sets
+    stats to [nk (Kp,) | first (d, Kp) | second (d, d, Kp) if scatter] summed over them (second:
+    entries i <= j only).
+
+    Tables from ``triangular_tables``; per_component: factors holds one U per component (else one
+    shared U). The whitened row y = x U is accumulated over the rows i <= j of the upper
+    triangular U. Loops are written out here (see ``diagonal_chunk``).
+    """
+    d = X.shape[1]
+    K = resp.shape[1]
+    Kp = log_const.shape[0]
+    dp = padded(d)
+    flat = X.reshape(-1)
+    first = Kp
+    second = Kp + d * Kp
+    joint = aligned_zeros(TILE * Kp)
+    shared = aligned_zeros(dp)
+    devs = aligned_zeros(d * Kp)
+    half = vbroadcast(0.5)
+    constant = vbroadcast(d * LOG_2PI)
+    stats[:] = 0.0
+    for start in range(lo, hi, TILE):
+        m = min(TILE, hi - start)
+        for t in range(m):
+            at = (start + t) * d
+            if not per_component:
+                for jb in range(0, dp, WIDTH):
+                    y = vzero()
+                    for i in range(min(jb + WIDTH, d)):
+                        y = vfma(vbroadcast(fetch(flat, at + i)), vload(factors, i * dp + jb), y)
+                    vstore(shared, jb, y)
+            for block in range(0, Kp, WIDTH):
+                quad = vzero()
+                for j in range(d):
+                    if per_component:
+                        y = vzero()
+                        for i in range(j + 1):
+                            y = vfma(vbroadcast(fetch(flat, at + i)), vload(factors, (i * d + j) * Kp + block), y)
+                    else:
+                        y = vbroadcast(shared[j])
+                    z = vsub(y, vload(shifted_t, j * Kp + block))
+                    quad = vfma(z, z, quad)
+                vstore(joint, t * Kp + block, vsub(vload(log_const, block), vmul(half, vadd(constant, quad))))
+        for t in range(m):
+            sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
             for k in range(K):
-                g = min(k, G - 1)
-                if k < G:
-                    y[:m] = np.dot(block, prec_chol[g])
-                for r in range(m):
-                    quad = 0.0
-                    for j in range(d):
-                        z = y[r, j] - shifted[k, j]
-                        quad += z * z
-                    log_joint[r, k] = log_weights[k] + log_det[g] - 0.5 * (d * LOG_2PI + quad)
-            for r in range(m):
-                sample_ll[start + r] = normalize_log(log_joint[r], resp[start + r])
-            for k in range(K):
-                for r in range(m):
-                    w = resp[start + r, k]
-                    nk[chunk, k] += w
-                    for i in range(d):
-                        dev[r, i] = block[r, i] - means[k, i]
-                        weighted[r, i] = w * dev[r, i]
-                        first[chunk, k, i] += weighted[r, i]
+                resp[start + t, k] = joint[t * Kp + k]
+        for t in range(m):
+            at = (start + t) * d
+            for block in range(0, Kp, WIDTH):
+                r = vload(joint, t * Kp + block)
+                vstore(stats, block, vadd(vload(stats, block), r))
+                for i in range(d):
+                    dev = vsub(vbroadcast(fetch(flat, at + i)), vload(means_t, i * Kp + block))
+                    vstore(devs, i * Kp + block, dev)
+                    vstore(stats, first + i * Kp + block, vfma(r, dev, vload(stats, first + i * Kp + block)))
                 if scatter:
-                    second[chunk, min(k, G - 1)] += np.dot(dev[:m].T, weighted[:m])
+                    for i in range(d):
+                        weighted = vmul(r, vload(devs, i * Kp + block))
+                        for j in range(i, d):
+                            s = second + (i * d + j) * Kp + block
+                            vstore(stats, s, vfma(weighted, vload(devs, j * Kp + block), vload(stats, s)))
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def estep_triangular(X, means, prec_chol, log_weights, scatter, bounds, resp, sample_ll):
+    """E-step and statistics for full (G = K) or tied (G = 1) precision factors; X complete.
+
+    X (n, d) C-contiguous; means (K, d); prec_chol (G, d, d) upper triangular; log_weights (K,);
+    scatter: accumulate ``second`` (else it is returned with 0 slots per chunk). Fills resp (n, K),
+    sample_ll (n,); returns nk (c, K), first (c, K, d), second (c, K or 0, d, d).
+    """
+    K, d = means.shape
+    Kp = padded(K)
+    c = bounds.shape[0] - 1
+    factors, shifted_t, means_t, log_const = triangular_tables(means, prec_chol, log_weights)
+    per_component = prec_chol.shape[0] > 1
+    size = Kp + d * Kp + (d * d * Kp if scatter else 0)
+    stats = np.empty((c, size))
+    for chunk in prange(c):
+        local = aligned_zeros(size)
+        triangular_chunk(X, bounds[chunk], bounds[chunk + 1], factors, per_component, shifted_t, means_t, log_const,
+                         scatter, resp, sample_ll, local)
+        stats[chunk] = local
+    nk = np.empty((c, K))
+    first = np.empty((c, K, d))
+    second = np.empty((c, K if scatter else 0, d, d))
+    for chunk in range(c):
+        for k in range(K):
+            nk[chunk, k] = stats[chunk, k]
+            for i in range(d):
+                first[chunk, k, i] = stats[chunk, Kp + i * Kp + k]
+                if scatter:
+                    for j in range(i, d):
+                        second[chunk, k, i, j] = second[chunk, k, j, i] = stats[chunk, Kp + (d + i * d + j) * Kp + k]
     return nk, first, second
 
 
