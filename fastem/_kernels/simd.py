@@ -333,13 +333,15 @@ def vexp_normal(typingctx, a):
     For the class posteriors of a rating, exponentials of log-joints shifted by their maximum:
     ``vexp``'s range reduction and degree-13 Taylor polynomial, with fused multiply-adds, the
     polynomial by Estrin's scheme (a dependency chain about 3 times shorter than Horner's), n
-    rounded and turned into 2^n by the 1.5 * 2^52 shifter, and no subnormal number ever formed
-    (they cost x86 arithmetic ~100 times). Within 2 ulp of libm's exp; not bit-identical to ``vexp``.
+    rounded and turned into 2^n by the 1.5 * 2^52 shifter. Lanes below log(smallest normal) never
+    enter the arithmetic, so no subnormal number is formed (they cost x86 arithmetic ~100 times).
+    Within 2 ulp of libm's exp; not bit-identical to ``vexp``.
     """
     def codegen(context, builder, signature, args):
         x = args[0]
         i64 = ir.VectorType(ir.IntType(64), WIDTH)
-        safe = builder.select(builder.fcmp_ordered("<", x, _splat(-708.5)), _splat(-708.5), x)
+        below = builder.fcmp_ordered("<", x, _splat(_LOG_SMALLEST_NORMAL))
+        safe = builder.select(below, _splat(0.0), x)   # lanes whose result is 0 compute e^0 instead
         shifted = _fma(builder, safe, _splat(_LOG2E), _splat(_ROUNDING_SHIFTER))   # n in the low bits
         n = builder.fsub(shifted, _splat(_ROUNDING_SHIFTER))                        # round(x log2 e)
         r = _fma(builder, n, _splat(-_LN2_LO), _fma(builder, n, _splat(-_LN2_HI), safe))
@@ -353,7 +355,7 @@ def vexp_normal(typingctx, a):
         biased = builder.shl(builder.add(builder.bitcast(shifted, i64), ir.Constant(i64, [_SHIFTER_BIAS] * WIDTH)),
                              ir.Constant(i64, [52] * WIDTH))
         value = builder.fmul(pairs[0], builder.bitcast(biased, _VECTOR))
-        return builder.select(builder.fcmp_ordered("<", x, _splat(_LOG_SMALLEST_NORMAL)), _splat(0.0), value)
+        return builder.select(below, _splat(0.0), value)
     return vec8(vec8), codegen
 
 
