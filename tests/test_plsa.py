@@ -88,3 +88,14 @@ def test_fit_learns_user_profiles_and_stops_early():
     assert m.n_parameters() == n + 2 * 2 * d
     with pytest.raises(ValueError, match="validation"):
         GaussianPLSA(validation=1.0).fit(train)
+
+
+def test_early_stopping_then_finishing_iterations_on_all_ratings():
+    rng = np.random.default_rng(1)
+    X = np.where(rng.random((80, 12)) < 0.7, rng.integers(1, 6, (80, 12)), 0).astype(float)
+    R = load_ratings(X)
+    m = GaussianPLSA(n_components=2, seeds=[0], finish_iter=3, tol=0.0, normalize="none").fit(R)
+    assert m.n_iter_ == int(np.argmin(m.validation_rmse_)) + 1
+    assert len(m.history_) == 3 and m.log_posterior_ == m.history_[-1]
+    with pytest.raises(ValueError, match="finish_iter"):
+        GaussianPLSA(finish_iter=0).fit(R)
