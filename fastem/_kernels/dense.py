@@ -212,8 +212,8 @@ def triangular_tables(means, prec_chol, log_weights):
 def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_const, scatter, resp, sample_ll,
                      stats):
     """Rows lo..hi-1 of X (n, d) C-contiguous and complete: fills their resp and sample_ll and sets
-    stats to [nk (Kp,) | first (d, Kp) | second (d, d, Kp) if scatter] summed over them (second:
-    entries i <= j only).
+    stats to [nk (Kp,) | first (d, Kp) | second (d, dp, Kp) if scatter] summed over them (second:
+    entries j >= i are the sums, dp = padded(d)).
 
     Tables from ``triangular_tables``; per_component: factors holds one U per component (else one
     shared U). The whitened row y = x U is accumulated over the rows i <= j of the upper
@@ -228,7 +228,7 @@ def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_
     second = Kp + d * Kp
     joint = aligned_zeros(TILE * Kp)
     shared = aligned_zeros(dp)
-    devs = aligned_zeros(d * Kp)
+    devs = aligned_zeros(TILE * dp * Kp)
     half = vbroadcast(0.5)
     constant = vbroadcast(d * LOG_2PI)
     stats[:] = 0.0
@@ -265,14 +265,37 @@ def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_
                 vstore(stats, block, vadd(vload(stats, block), r))
                 for i in range(d):
                     dev = vsub(vbroadcast(fetch(flat, at + i)), vload(means_t, i * Kp + block))
-                    vstore(devs, i * Kp + block, dev)
+                    vstore(devs, (t * dp + i) * Kp + block, dev)
                     vstore(stats, first + i * Kp + block, vfma(r, dev, vload(stats, first + i * Kp + block)))
-                if scatter:
-                    for i in range(d):
-                        weighted = vmul(r, vload(devs, i * Kp + block))
-                        for j in range(i, d):
-                            s = second + (i * d + j) * Kp + block
-                            vstore(stats, s, vfma(weighted, vload(devs, j * Kp + block), vload(stats, s)))
+        if scatter:
+            # second[i, j] += r_t dev_ti dev_tj over the tile's rows t, eight j at a time in registers
+            # (whole blocks of 8 j from the one holding j = i; the j < i among them are not used).
+            for block in range(0, Kp, WIDTH):
+                for i in range(d):
+                    for j in range(i // WIDTH * WIDTH, d, WIDTH):
+                        s = second + (i * dp + j) * Kp + block
+                        a0, a1, a2, a3 = vload(stats, s), vload(stats, s + Kp), vload(stats, s + 2 * Kp), vload(stats, s + 3 * Kp)
+                        a4, a5, a6, a7 = (vload(stats, s + 4 * Kp), vload(stats, s + 5 * Kp), vload(stats, s + 6 * Kp),
+                                          vload(stats, s + 7 * Kp))
+                        for t in range(m):
+                            w = vmul(vload(joint, t * Kp + block), vload(devs, (t * dp + i) * Kp + block))
+                            o = (t * dp + j) * Kp + block
+                            a0 = vfma(w, vload(devs, o), a0)
+                            a1 = vfma(w, vload(devs, o + Kp), a1)
+                            a2 = vfma(w, vload(devs, o + 2 * Kp), a2)
+                            a3 = vfma(w, vload(devs, o + 3 * Kp), a3)
+                            a4 = vfma(w, vload(devs, o + 4 * Kp), a4)
+                            a5 = vfma(w, vload(devs, o + 5 * Kp), a5)
+                            a6 = vfma(w, vload(devs, o + 6 * Kp), a6)
+                            a7 = vfma(w, vload(devs, o + 7 * Kp), a7)
+                        vstore(stats, s, a0)
+                        vstore(stats, s + Kp, a1)
+                        vstore(stats, s + 2 * Kp, a2)
+                        vstore(stats, s + 3 * Kp, a3)
+                        vstore(stats, s + 4 * Kp, a4)
+                        vstore(stats, s + 5 * Kp, a5)
+                        vstore(stats, s + 6 * Kp, a6)
+                        vstore(stats, s + 7 * Kp, a7)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -285,10 +308,11 @@ def estep_triangular(X, means, prec_chol, log_weights, scatter, bounds, resp, sa
     """
     K, d = means.shape
     Kp = padded(K)
+    dp = padded(d)
     c = bounds.shape[0] - 1
     factors, shifted_t, means_t, log_const = triangular_tables(means, prec_chol, log_weights)
     per_component = prec_chol.shape[0] > 1
-    size = Kp + d * Kp + (d * d * Kp if scatter else 0)
+    size = Kp + d * Kp + (d * dp * Kp if scatter else 0)
     stats = np.empty((c, size))
     for chunk in prange(c):
         local = aligned_zeros(size)
@@ -305,7 +329,7 @@ def estep_triangular(X, means, prec_chol, log_weights, scatter, bounds, resp, sa
                 first[chunk, k, i] = stats[chunk, Kp + i * Kp + k]
                 if scatter:
                     for j in range(i, d):
-                        second[chunk, k, i, j] = second[chunk, k, j, i] = stats[chunk, Kp + (d + i * d + j) * Kp + k]
+                        second[chunk, k, i, j] = second[chunk, k, j, i] = stats[chunk, Kp + (d + i * dp + j) * Kp + k]
     return nk, first, second
 
 

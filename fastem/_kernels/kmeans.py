@@ -5,61 +5,109 @@ centres (the course's cost of the previous iteration), assigns every sample to i
 centre and sums the samples of each new cluster. Distances run over the observed coordinates of
 each sample. For complete rows the nearest centre is found from ||c||^2 - 2 x.c with one BLAS
 product per block of rows (so a sample exactly equidistant from two centres may, through
-rounding, go to either; exact ties of that score go to the lowest index); rows with NaN use the
-masked distance, with exact ties to the lowest index. Statistics are accumulated per
-fixed chunk (``fastem.chunks.even_chunks``) and summed by the caller in chunk order.
+rounding, go to either; exact ties of that score go to the lowest index), 8 centres at a time
+(``simd``); rows with NaN use the masked distance, with exact ties to the lowest index.
+Statistics are accumulated per fixed chunk (``fastem.chunks.even_chunks``) in the chunk's own
+buffers, written to its slot once, and summed by the caller in chunk order.
 """
 import numpy as np
 from numba import njit, prange
 
-from .simd import WIDTH, vadd, vload_partial, vmul, vstore_partial, vsub, vsum, vzero
+from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vfind, vload, vload_partial, vmax,
+                   vmax_lanes, vmul, vstore, vstore_partial, vsub, vsum, vzero)
 
 #: Rows per BLAS product.
 BLOCK = 256
 
 
-@njit(cache=True)
-def masked_squared_distance(x, center):
-    """sum over the observed (non-NaN) i of (x_i - center_i)^2; x, center (d,)."""
+@njit(cache=True, error_model="numpy")
+def masked_squared_distance(flat, at, centers, to, d):
+    """sum over the observed (non-NaN) i of (flat[at + i] - centers[to + i])^2; flat, centers 1-D."""
     total = 0.0
-    for i in range(x.shape[0]):
-        if x[i] == x[i]:
-            z = x[i] - center[i]
+    for i in range(d):
+        x = fetch(flat, at + i)
+        if x == x:
+            z = x - fetch(centers, to + i)
             total += z * z
     return total
 
 
-@njit(cache=True)
-def nearest_masked(x, centers):
-    """Index of the centre (K, d) nearest to x (d,) over x's observed coordinates (lowest on ties)."""
-    best, best_dist = 0, np.inf
-    for k in range(centers.shape[0]):
-        dist = masked_squared_distance(x, centers[k])
-        if dist < best_dist:
-            best, best_dist = k, dist
-    return best
-
-
-@njit(cache=True)
-def squared_distance(x, center):
-    """sum_i (x_i - center_i)^2 for complete x, center (d,), 8 coordinates at a time."""
-    d = x.shape[0]
+@njit(cache=True, error_model="numpy")
+def squared_distance(flat, at, centers, to, d):
+    """sum_i (flat[at + i] - centers[to + i])^2 for a complete row, 8 coordinates at a time."""
     total = vzero()
     for i in range(0, d, WIDTH):
-        z = vsub(vload_partial(x, i, d - i, 0.0), vload_partial(center, i, d - i, 0.0))
+        z = vsub(vload_partial(flat, at + i, d - i, 0.0), vload_partial(centers, to + i, d - i, 0.0))
         total = vadd(total, vmul(z, z))
     return vsum(total)
 
 
-@njit(cache=True)
-def add_row(x, sums, at):
-    """sums[at : at + d] += x (d,), 8 coordinates at a time."""
-    d = x.shape[0]
-    for i in range(0, d, WIDTH):
-        vstore_partial(sums, at + i, d - i, vadd(vload_partial(sums, at + i, d - i, 0.0), vload_partial(x, i, d - i, 0.0)))
+@njit(cache=True, error_model="numpy")
+def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, labels, sums, counts, prev_sse):
+    """Rows lo..hi-1 of X (n, d) C-contiguous: labels them and sets sums (K * d,), counts (K, d)
+    and prev_sse (K,) to their sums (see ``lloyd_pass``); centers (K, d), centers_t (d, K),
+    norms_p (Kp,) = ||c_k||^2 padded with +inf (padding centres are never nearest)."""
+    K, d = centers.shape
+    Kp = norms_p.shape[0]
+    flat = X.reshape(-1)
+    centers_flat = centers.reshape(-1)
+    products = np.empty((BLOCK, K))
+    scores_flat = products.reshape(-1)
+    scores = aligned_zeros(Kp)
+    complete_counts = np.zeros(K)
+    two = vbroadcast(2.0)
+    sums[:] = 0.0
+    counts[:] = 0.0
+    prev_sse[:] = 0.0
+    for start in range(lo, hi, BLOCK):
+        m = min(BLOCK, hi - start)
+        np.dot(X[start:start + m], centers_t, products[:m])
+        for r in range(m):
+            row = start + r
+            at = row * d
+            prev = prev_labels[row]
+            if complete[row]:
+                # Nearest = largest 2 x.c - ||c||^2 (exactly minus the score ||c||^2 - 2 x.c).
+                top = vbroadcast(-np.inf)
+                for block in range(0, Kp, WIDTH):
+                    s = vsub(vmul(two, vload_partial(scores_flat, r * K + block, K - block, 0.0)), vload(norms_p, block))
+                    vstore(scores, block, s)
+                    top = vmax(s, top)
+                best_score = vmax_lanes(top)
+                best = 0
+                for block in range(0, Kp, WIDTH):
+                    lane = vfind(vload(scores, block), best_score)
+                    if lane < WIDTH:
+                        best = block + lane
+                        break
+                if best >= K:   # no finite score (overflow): the lowest index, as a strict comparison would
+                    best = 0
+                if prev >= 0:
+                    prev_sse[prev] += squared_distance(flat, at, centers_flat, prev * d, d)
+                for i in range(0, d, WIDTH):
+                    o = best * d + i
+                    vstore_partial(sums, o, d - i, vadd(vload_partial(sums, o, d - i, 0.0), vload_partial(flat, at + i, d - i, 0.0)))
+                complete_counts[best] += 1.0
+            else:
+                best, best_dist = 0, np.inf
+                for k in range(K):
+                    dist = masked_squared_distance(flat, at, centers_flat, k * d, d)
+                    if dist < best_dist:
+                        best, best_dist = k, dist
+                if prev >= 0:
+                    prev_sse[prev] += masked_squared_distance(flat, at, centers_flat, prev * d, d)
+                for i in range(d):
+                    x = fetch(flat, at + i)
+                    if x == x:
+                        sums[best * d + i] += x
+                        counts[best, i] += 1.0
+            labels[row] = best
+    for k in range(K):
+        for i in range(d):
+            counts[k, i] += complete_counts[k]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def lloyd_pass(X, complete, centers, prev_labels, bounds, labels):
     """One Lloyd pass.
 
@@ -71,42 +119,21 @@ def lloyd_pass(X, complete, centers, prev_labels, bounds, labels):
     """
     K, d = centers.shape
     c = bounds.shape[0] - 1
-    norms = np.empty(K)
+    norms_p = aligned_zeros(padded(K))
+    norms_p[:] = np.inf
     for k in range(K):
-        norms[k] = np.dot(centers[k], centers[k])
+        norms_p[k] = np.dot(centers[k], centers[k])
     centers_t = np.ascontiguousarray(centers.T)
-    sums = np.zeros((c, K * d))
-    counts = np.zeros((c, K, d))
-    complete_counts = np.zeros((c, K))
-    prev_sse = np.zeros((c, K))
+    sums = np.empty((c, K * d))
+    counts = np.empty((c, K, d))
+    prev_sse = np.empty((c, K))
     for chunk in prange(c):
-        for start in range(bounds[chunk], bounds[chunk + 1], BLOCK):
-            m = min(BLOCK, bounds[chunk + 1] - start)
-            products = np.dot(X[start:start + m], centers_t)
-            for r in range(m):
-                row = start + r
-                x = X[row]
-                prev = prev_labels[row]
-                if complete[row]:
-                    best, best_score = 0, np.inf
-                    for k in range(K):
-                        score = norms[k] - 2.0 * products[r, k]
-                        if score < best_score:
-                            best, best_score = k, score
-                    if prev >= 0:
-                        prev_sse[chunk, prev] += squared_distance(x, centers[prev])
-                    add_row(x, sums[chunk], best * d)
-                    complete_counts[chunk, best] += 1.0
-                else:
-                    best = nearest_masked(x, centers)
-                    if prev >= 0:
-                        prev_sse[chunk, prev] += masked_squared_distance(x, centers[prev])
-                    for i in range(d):
-                        if x[i] == x[i]:
-                            sums[chunk, best * d + i] += x[i]
-                            counts[chunk, best, i] += 1.0
-                labels[row] = best
-    for chunk in range(c):
-        for k in range(K):
-            counts[chunk, k] += complete_counts[chunk, k]
+        chunk_sums = aligned_zeros(K * d)
+        chunk_counts = np.empty((K, d))
+        chunk_sse = np.empty(K)
+        lloyd_chunk(X, complete, bounds[chunk], bounds[chunk + 1], centers, centers_t, norms_p, prev_labels, labels,
+                    chunk_sums, chunk_counts, chunk_sse)
+        sums[chunk] = chunk_sums
+        counts[chunk] = chunk_counts
+        prev_sse[chunk] = chunk_sse
     return sums.reshape(c, K, d), counts, prev_sse
