@@ -46,6 +46,22 @@ def test_lloyd_matches_naive(n, d, K, missing, init, seed):
     np.testing.assert_array_equal(km.predict(X), km.labels_ if len(history) < 300 else km.predict(X))
 
 
+@pytest.mark.parametrize("missing", [0.0, 0.1])
+def test_lloyd_matches_naive_beyond_one_vector(missing):
+    """K = 19 centres (three 8-lane blocks, the last partial) and d = 11 coordinates."""
+    rng = np.random.default_rng(5)
+    n, d, K = 600, 11, 19
+    X = (4 * rng.normal(size=(K, d)))[rng.integers(K, size=n)] + rng.normal(size=(n, d))
+    X[1:][rng.random((n - 1, d)) < missing] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.5
+    km = KMeans(K, seeds=[3], init="k-means++").fit(X)
+    centers, labels, cost, history = naive.kmeans_course(X, initial_centers(X, K, "k-means++", 3))
+    np.testing.assert_allclose(km.cluster_centers_, centers, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(km.labels_, labels)
+    assert km.inertia_ == pytest.approx(cost, rel=1e-10)
+    np.testing.assert_allclose(km.history_, history, rtol=1e-10)
+
+
 def test_mixture_is_the_spherical_gaussians_of_the_clusters():
     X = points(seed=1)
     km = KMeans(3, seeds=[0]).fit(X)

@@ -42,6 +42,25 @@ def shared_start(X, kind, K):
                 means_init=X[np.linspace(0, len(X) - 1, K).astype(int)], precisions_init=precisions)
 
 
+def assert_expectation_matches_naive(X, params, kind):
+    """Responsibilities, log-likelihoods, M-step statistics and imputations of the kernel for
+    ``kind`` against tests/naive.py."""
+    K, d = params.means.shape
+    data = MixtureData(X, kind)
+    nk, first, second = data.expectation(params)
+    covs = naive.full_covariances(params.covariances, kind, K, d)
+    resp, ll, nk0, first0, second0, imputed0 = naive.gaussian_mixture_estep(X, params.weights, params.means, covs)
+    np.testing.assert_allclose(data.resp, resp, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(data.sample_ll, ll, rtol=1e-10)
+    np.testing.assert_allclose(nk, nk0, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(first, first0, rtol=1e-9, atol=1e-9)
+    diagonal = np.diagonal(second0, axis1=1, axis2=2)
+    expected = {"full": second0, "tied": second0.sum(axis=0), "diag": diagonal, "spherical": diagonal}[kind]
+    np.testing.assert_allclose(second, expected, rtol=1e-9, atol=1e-8)
+    if kind != "tied" or not np.isnan(X).any():
+        np.testing.assert_allclose(data.imputed_values(params), imputed0, rtol=1e-9, atol=1e-10)
+
+
 @settings(max_examples=25, deadline=None)
 @given(kind=st.sampled_from(KINDS), n=st.integers(1, 40), d=st.integers(1, 5), K=st.integers(1, 4),
        missing=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 2**31))
@@ -51,20 +70,7 @@ def test_expectation_matches_naive(kind, n, d, K, missing, seed):
     X = rng.normal(size=(n, d)) * 2
     X[rng.random((n, d)) < missing] = np.nan
     X[np.isnan(X).all(axis=1), 0] = 1.0
-    params = random_params(rng, kind, K, d)
-    data = MixtureData(X, kind)
-    nk, first, second = data.expectation(params)
-    covs = naive.full_covariances(params.covariances, kind, K, d)
-    resp, ll, nk0, first0, second0, imputed0 = naive.gaussian_mixture_estep(X, params.weights, params.means, covs)
-    np.testing.assert_allclose(data.resp, resp, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(data.sample_ll, ll, rtol=1e-10)
-    np.testing.assert_allclose(nk, nk0, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(first, first0, rtol=1e-9, atol=1e-9)
-    expected = {"full": second0, "tied": second0.sum(axis=0),
-                "diag": np.diagonal(second0, axis1=1, axis2=2), "spherical": np.diagonal(second0, axis1=1, axis2=2)}[kind]
-    np.testing.assert_allclose(second, expected, rtol=1e-9, atol=1e-8)
-    if kind != "tied" or not np.isnan(X).any():
-        np.testing.assert_allclose(data.imputed_values(params), imputed0, rtol=1e-9, atol=1e-10)
+    assert_expectation_matches_naive(X, random_params(rng, kind, K, d), kind)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -77,18 +83,7 @@ def test_expectation_matches_naive_beyond_one_vector(kind, missing):
     X = rng.normal(size=(n, d)) * 2
     X[rng.random((n, d)) < missing] = np.nan
     X[np.isnan(X).all(axis=1), 0] = 1.0
-    params = random_params(rng, kind, K, d)
-    data = MixtureData(X, kind)
-    nk, first, second = data.expectation(params)
-    covs = naive.full_covariances(params.covariances, kind, K, d)
-    resp, ll, nk0, first0, second0, _ = naive.gaussian_mixture_estep(X, params.weights, params.means, covs)
-    np.testing.assert_allclose(data.resp, resp, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(data.sample_ll, ll, rtol=1e-10)
-    np.testing.assert_allclose(nk, nk0, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(first, first0, rtol=1e-9, atol=1e-9)
-    expected = {"full": second0, "tied": second0.sum(axis=0),
-                "diag": np.diagonal(second0, axis1=1, axis2=2), "spherical": np.diagonal(second0, axis1=1, axis2=2)}[kind]
-    np.testing.assert_allclose(second, expected, rtol=1e-9, atol=1e-8)
+    assert_expectation_matches_naive(X, random_params(rng, kind, K, d), kind)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -34,7 +34,7 @@ from numba import njit, prange
 
 from .common import normalize_log, normalize_log_padded
 from .simd import (WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vfma, vload, vmul, vstore,
-                   vsub, vzero)
+                   vstore_partial, vsub, vzero)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -83,6 +83,7 @@ def diagonal_chunk(X, lo, hi, table, log_weights_p, resp, sample_ll, stats):
     K = resp.shape[1]
     Kp = log_weights_p.shape[0]
     flat = X.reshape(-1)
+    posteriors = resp.reshape(-1)
     first = Kp
     second = Kp + d * Kp
     joint = aligned_zeros(TILE * Kp)
@@ -108,8 +109,8 @@ def diagonal_chunk(X, lo, hi, table, log_weights_p, resp, sample_ll, stats):
                 vstore(joint, t * Kp + block, vadd(log_det, vsub(vload(log_weights_p, block), spread)))
         for t in range(m):
             sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
-            for k in range(K):
-                resp[start + t, k] = joint[t * Kp + k]
+            for block in range(0, Kp, WIDTH):
+                vstore_partial(posteriors, (start + t) * K + block, K - block, vload(joint, t * Kp + block))
         for t in range(m):
             at = (start + t) * d
             for block in range(0, Kp, WIDTH):
@@ -134,8 +135,8 @@ def estep_diagonal(X, means_t, prec_t, log_weights, bounds, resp, sample_ll):
     """E-step and statistics for diagonal (and spherical) covariances; NaN entries are missing.
 
     X (n, d) C-contiguous; means_t (d, K) transposed means; prec_t (d, K) = 1 / standard
-    deviation; log_weights (K,); bounds (c + 1,). Fills resp (n, K), sample_ll (n,); returns
-    nk (c, K), first (c, d, K), second (c, d, K) (transposed like the parameters).
+    deviation; log_weights (K,); bounds (c + 1,). Fills resp (n, K) C-contiguous and sample_ll (n,);
+    returns nk (c, K), first (c, d, K), second (c, d, K) (transposed like the parameters).
     """
     d, K = means_t.shape
     Kp = padded(K)
@@ -224,6 +225,7 @@ def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_
     Kp = log_const.shape[0]
     dp = padded(d)
     flat = X.reshape(-1)
+    posteriors = resp.reshape(-1)
     first = Kp
     second = Kp + d * Kp
     joint = aligned_zeros(TILE * Kp)
@@ -256,8 +258,8 @@ def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_
                 vstore(joint, t * Kp + block, vsub(vload(log_const, block), vmul(half, vadd(constant, quad))))
         for t in range(m):
             sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
-            for k in range(K):
-                resp[start + t, k] = joint[t * Kp + k]
+            for block in range(0, Kp, WIDTH):
+                vstore_partial(posteriors, (start + t) * K + block, K - block, vload(joint, t * Kp + block))
         for t in range(m):
             at = (start + t) * d
             for block in range(0, Kp, WIDTH):
@@ -274,7 +276,8 @@ def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_
                 for i in range(d):
                     for j in range(i // WIDTH * WIDTH, d, WIDTH):
                         s = second + (i * dp + j) * Kp + block
-                        a0, a1, a2, a3 = vload(stats, s), vload(stats, s + Kp), vload(stats, s + 2 * Kp), vload(stats, s + 3 * Kp)
+                        a0, a1, a2, a3 = (vload(stats, s), vload(stats, s + Kp), vload(stats, s + 2 * Kp),
+                                          vload(stats, s + 3 * Kp))
                         a4, a5, a6, a7 = (vload(stats, s + 4 * Kp), vload(stats, s + 5 * Kp), vload(stats, s + 6 * Kp),
                                           vload(stats, s + 7 * Kp))
                         for t in range(m):
@@ -303,8 +306,8 @@ def estep_triangular(X, means, prec_chol, log_weights, scatter, bounds, resp, sa
     """E-step and statistics for full (G = K) or tied (G = 1) precision factors; X complete.
 
     X (n, d) C-contiguous; means (K, d); prec_chol (G, d, d) upper triangular; log_weights (K,);
-    scatter: accumulate ``second`` (else it is returned with 0 slots per chunk). Fills resp (n, K),
-    sample_ll (n,); returns nk (c, K), first (c, K, d), second (c, K or 0, d, d).
+    scatter: accumulate ``second`` (else it is returned with 0 slots per chunk). Fills resp (n, K)
+    C-contiguous and sample_ll (n,); returns nk (c, K), first (c, K, d), second (c, K or 0, d, d).
     """
     K, d = means.shape
     Kp = padded(K)

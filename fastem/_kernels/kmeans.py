@@ -70,7 +70,8 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
                 # Nearest = largest 2 x.c - ||c||^2 (exactly minus the score ||c||^2 - 2 x.c).
                 top = vbroadcast(-np.inf)
                 for block in range(0, Kp, WIDTH):
-                    s = vsub(vmul(two, vload_partial(scores_flat, r * K + block, K - block, 0.0)), vload(norms_p, block))
+                    product = vload_partial(scores_flat, r * K + block, K - block, 0.0)
+                    s = vsub(vmul(two, product), vload(norms_p, block))
                     vstore(scores, block, s)
                     top = vmax(s, top)
                 best_score = vmax_lanes(top)
@@ -86,7 +87,8 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
                     prev_sse[prev] += squared_distance(flat, at, centers_flat, prev * d, d)
                 for i in range(0, d, WIDTH):
                     o = best * d + i
-                    vstore_partial(sums, o, d - i, vadd(vload_partial(sums, o, d - i, 0.0), vload_partial(flat, at + i, d - i, 0.0)))
+                    x = vload_partial(flat, at + i, d - i, 0.0)
+                    vstore_partial(sums, o, d - i, vadd(vload_partial(sums, o, d - i, 0.0), x))
                 complete_counts[best] += 1.0
             else:
                 best, best_dist = 0, np.inf
