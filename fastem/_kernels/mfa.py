@@ -9,7 +9,7 @@ e ~ N(0, diag(psi_j)). For user u with observed items O, in component j:
     log N(x_O) = -1/2 [|O| log 2 pi + sum_O log psi + log det A + sum_O (x - mu)^2 / psi - b^T A^-1 b]
 
 (determinant lemma and Woodbury), and z | x_O, j ~ N(A^-1 b, A^-1). This is written once, in
-``user_log_joint``. Arrays: means_t (d, K), loadings (d, K, q), noise (d, K) = psi, log_weights (K,).
+``block_log_joint``. Arrays: means_t (d, K), loadings (d, K, q), noise (d, K) = psi, log_weights (K,).
 
 Layout and determinism. The E-step runs user by user over the CSR ratings and writes each user's
 posterior moments; the M-step's sums run item by item over the same ratings transposed
@@ -39,6 +39,8 @@ from .masked import item_parts
 from .simd import WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
+BLOCK = 64               # users whose factor sums go through one tile of the item table together
+TILE_BYTES = 1 << 19     # a tile of the per-item factor table (or of the users' moments), read from L2
 
 
 class Ratings(NamedTuple):
@@ -171,52 +173,77 @@ def cholesky_inverse(L, inverse):
 
 
 @njit(cache=True, error_model="numpy")
-def user_log_joint(indptr, indices, values, u, diag, factor, log_weights, q, acc, work, mean, cov, log_joint):
-    """log_joint (K,) <- log w_j + log N(x_u,O | component j), and for q > 0 mean (K, q) and
-    cov (K, T) <- the posterior mean and packed covariance of z given x_u,O and j.
+def block_log_joint(indptr, indices, values, first, last, diag, factor, log_weights, q, acc, work, log_joint, mean,
+                    cov):
+    """Users first..last-1 (row b = u - first): log_joint (B, K) <- log w_j + log N(x_u,O | component j),
+    and for q > 0 mean (B, K, q) and cov (B, K, T) <- the posterior mean and packed covariance of z
+    given x_u,O and j.
 
-    diag, factor: ``item_tables``; acc: aligned scratch of max(Kp, F); work: (q, q) scratch.
+    diag, factor: ``item_tables``; acc: aligned scratch of max(Kp, B K F); work: (q, q) scratch.
+    The factor sums go tile by tile of TILE_BYTES of the factor table, every user of the block
+    through a tile before the next, so the tile is read from cache (a user's items are still
+    added in increasing order: the same sums as one user at a time).
     """
     K = log_weights.shape[0]
     Kp, qp = padded(K), padded(q)
     F = qp + padded(packed(q))
     stride = 3 * Kp
-    lo, hi = indptr[u], indptr[u + 1]
-    for lane in range(0, Kp, WIDTH):  # sum_O (x - mu)^2 / psi + log psi, 8 components at a time
-        quad, logs = vzero(), vzero()
-        for p in range(lo, hi):
-            at = np.intp(fetch(indices, p)) * stride + lane
-            r = vsub(vbroadcast(np.float64(fetch(values, p))), vload(diag, at))
-            quad = vadd(quad, vmul(vmul(r, r), vload(diag, at + Kp)))
-            logs = vadd(logs, vload(diag, at + 2 * Kp))
-        vstore(acc, lane, vadd(quad, logs))
-    n_log_2pi = (hi - lo) * LOG_2PI
-    for j in range(K):
-        log_joint[j] = log_weights[j] - 0.5 * (n_log_2pi + acc[j])
+    for u in range(first, last):  # sum_O (x - mu)^2 / psi + log psi, 8 components at a time
+        lo, hi = indptr[u], indptr[u + 1]
+        for lane in range(0, Kp, WIDTH):
+            quad, logs = vzero(), vzero()
+            for p in range(lo, hi):
+                at = np.intp(fetch(indices, p)) * stride + lane
+                r = vsub(vbroadcast(np.float64(fetch(values, p))), vload(diag, at))
+                quad = vadd(quad, vmul(vmul(r, r), vload(diag, at + Kp)))
+                logs = vadd(logs, vload(diag, at + 2 * Kp))
+            vstore(acc, lane, vadd(quad, logs))
+        n_log_2pi = (hi - lo) * LOG_2PI
+        for j in range(K):
+            log_joint[u - first, j] = log_weights[j] - 0.5 * (n_log_2pi + acc[j])
     if q == 0:
         return
-    for j in range(K):  # acc <- [b | packed A - I]
-        for v in range(F):
-            acc[v] = 0.0
-        for p in range(lo, hi):
-            i = np.intp(fetch(indices, p))
-            r = vbroadcast(np.float64(fetch(values, p)) - diag[i * stride + j])
-            row = (i * K + j) * F
-            for v in range(0, qp, WIDTH):
-                vstore(acc, v, vadd(vload(acc, v), vmul(r, vload(factor, row + v))))
-            for v in range(qp, F, WIDTH):
-                vstore(acc, v, vadd(vload(acc, v), vload(factor, row + v)))
-        for a in range(q):
-            for c in range(a + 1):
-                work[a, c] = acc[qp + packed(a) + c]
-            work[a, a] += 1.0
-        logdet = cholesky_logdet(work)
-        b = mean[j]
-        for a in range(q):
-            b[a] = acc[a]
-        explained = cholesky_solve(work, b)
-        log_joint[j] -= 0.5 * (logdet - explained)
-        cholesky_inverse(work, cov[j])
+    size = K * F  # acc row of a user: per component [b | packed A - I]
+    acc[:(last - first) * size] = 0.0
+    tile = max(1, TILE_BYTES // (8 * size))
+    cursor = indptr[first:last].copy()
+    for tile_start in range(0, diag.shape[0] // stride, tile):
+        for u in range(first, last):
+            p, end, base = cursor[u - first], indptr[u + 1], (u - first) * size
+            while p < end and fetch(indices, p) < tile_start + tile:
+                i = np.intp(fetch(indices, p))
+                x = np.float64(fetch(values, p))
+                for j in range(K):
+                    r = vbroadcast(x - diag[i * stride + j])
+                    row, out = (i * K + j) * F, base + j * F
+                    for v in range(0, qp, WIDTH):
+                        vstore(acc, out + v, vadd(vload(acc, out + v), vmul(r, vload(factor, row + v))))
+                    for v in range(qp, F, WIDTH):
+                        vstore(acc, out + v, vadd(vload(acc, out + v), vload(factor, row + v)))
+                p += 1
+            cursor[u - first] = p
+    for u in range(first, last):
+        for j in range(K):
+            out = (u - first) * size + j * F
+            for a in range(q):
+                for c in range(a + 1):
+                    work[a, c] = acc[out + qp + packed(a) + c]
+                work[a, a] += 1.0
+            logdet = cholesky_logdet(work)
+            b = mean[u - first, j]
+            for a in range(q):
+                b[a] = acc[out + a]
+            explained = cholesky_solve(work, b)
+            log_joint[u - first, j] -= 0.5 * (logdet - explained)
+            cholesky_inverse(work, cov[u - first, j])
+
+
+@njit(cache=True, error_model="numpy")
+def block_scratch(K, q):
+    """(acc, work, log_joint, mean, cov): the scratch arrays of ``block_log_joint`` for BLOCK users."""
+    size = max(padded(K), BLOCK * K * (padded(q) + padded(packed(q))))
+    return (aligned_zeros(size), np.empty((q, q)), np.empty((BLOCK, K)), np.empty((BLOCK, K, q)),
+            np.empty((BLOCK, K, packed(q))))
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -227,35 +254,37 @@ def estep_users(indptr, indices, values, diag, factor, log_weights, q, n_threads
     F = qp + padded(packed(q))
     parts = item_parts(indptr, n_threads)
     for t in prange(parts.shape[0] - 1):
-        acc = aligned_zeros(max(Kp, F))
-        work = np.empty((q, q))
-        mean = np.empty((K, q))
-        cov = np.empty((K, packed(q)))
-        log_joint = np.empty(K)
-        for u in range(parts[t], parts[t + 1]):
-            user_log_joint(indptr, indices, values, u, diag, factor, log_weights, q, acc, work, mean, cov, log_joint)
-            r = resp[u * Kp:u * Kp + K]
-            user_ll[u] = normalize_log(log_joint, r)
-            for j in range(K):
-                row = (u * K + j) * F
-                for a in range(q):
-                    moments[row + a] = r[j] * mean[j, a]
-                    for c in range(a + 1):
-                        moments[row + qp + packed(a) + c] = r[j] * (cov[j, packed(a) + c] + mean[j, a] * mean[j, c])
+        acc, work, log_joint, mean, cov = block_scratch(K, q)
+        for first in range(parts[t], parts[t + 1], BLOCK):
+            last = min(first + BLOCK, parts[t + 1])
+            block_log_joint(indptr, indices, values, first, last, diag, factor, log_weights, q, acc, work, log_joint,
+                            mean, cov)
+            for u in range(first, last):
+                b = u - first
+                r = resp[u * Kp:u * Kp + K]
+                user_ll[u] = normalize_log(log_joint[b], r)
+                for j in range(K):
+                    row = (u * K + j) * F
+                    for a in range(q):
+                        moments[row + a] = r[j] * mean[b, j, a]
+                        for c in range(a + 1):
+                            moments[row + qp + packed(a) + c] = r[j] * (cov[b, j, packed(a) + c]
+                                                                        + mean[b, j, a] * mean[b, j, c])
 
 
 @njit(cache=True, error_model="numpy")
 def add_item_range(col_ptr, col_users, col_values, lo, hi, resp, moments, K, q, sums, factor_sums):
     """Items lo..hi-1: their rows of sums and factor_sums (module docstring) from the users' resp
-    and moments, each item's users taken in increasing order."""
+    and moments, each item's users taken in increasing order. The factor sums go BLOCK items at a
+    time through tiles of TILE_BYTES of the users' moments (each item's users still in increasing
+    order), so the tile is read from cache."""
     Kp, qp = padded(K), padded(q)
     F = qp + padded(packed(q))
     G = qp + F
     for i in range(lo, hi):
-        start, end = col_ptr[i], col_ptr[i + 1]
         for lane in range(0, Kp, WIDTH):
             s0, s1, s2 = vzero(), vzero(), vzero()
-            for p in range(start, end):
+            for p in range(col_ptr[i], col_ptr[i + 1]):
                 x = vbroadcast(fetch(col_values, p))
                 r = vload(resp, np.intp(fetch(col_users, p)) * Kp + lane)
                 xr = vmul(x, r)
@@ -264,19 +293,29 @@ def add_item_range(col_ptr, col_users, col_values, lo, hi, resp, moments, K, q, 
             vstore(sums, at, s0)
             vstore(sums, at + Kp, s1)
             vstore(sums, at + 2 * Kp, s2)
-        if q == 0:
-            continue
-        for j in range(K):
-            out = (i * K + j) * G
-            for p in range(start, end):
-                x = vbroadcast(fetch(col_values, p))
-                row = (np.intp(fetch(col_users, p)) * K + j) * F
-                for v in range(0, qp, WIDTH):
-                    m = vload(moments, row + v)
-                    vstore(factor_sums, out + v, vadd(vload(factor_sums, out + v), m))
-                    vstore(factor_sums, out + qp + v, vadd(vload(factor_sums, out + qp + v), vmul(x, m)))
-                for v in range(qp, F, WIDTH):
-                    vstore(factor_sums, out + qp + v, vadd(vload(factor_sums, out + qp + v), vload(moments, row + v)))
+    if q == 0:
+        return
+    tile = max(1, TILE_BYTES // (8 * K * F))
+    n = resp.shape[0] // Kp
+    for first in range(lo, hi, BLOCK):
+        last = min(first + BLOCK, hi)
+        cursor = col_ptr[first:last].copy()
+        for tile_start in range(0, n, tile):
+            for i in range(first, last):
+                p, end = cursor[i - first], col_ptr[i + 1]
+                while p < end and fetch(col_users, p) < tile_start + tile:
+                    x = vbroadcast(fetch(col_values, p))
+                    for j in range(K):
+                        row, out = (np.intp(fetch(col_users, p)) * K + j) * F, (i * K + j) * G
+                        for v in range(0, qp, WIDTH):
+                            m = vload(moments, row + v)
+                            vstore(factor_sums, out + v, vadd(vload(factor_sums, out + v), m))
+                            vstore(factor_sums, out + qp + v, vadd(vload(factor_sums, out + qp + v), vmul(x, m)))
+                        for v in range(qp, F, WIDTH):
+                            vstore(factor_sums, out + qp + v,
+                                   vadd(vload(factor_sums, out + qp + v), vload(moments, row + v)))
+                    p += 1
+                cursor[i - first] = p
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -351,16 +390,17 @@ def posteriors(indptr, indices, values, means_t, loadings, noise, log_weights):
     n = indptr.shape[0] - 1
     d, K, q = loadings.shape
     diag, factor = item_tables(means_t, loadings, noise)
-    size = max(padded(K), padded(q) + padded(packed(q)))
     resp = np.empty((n, K))
     factor_means = np.empty((n, K, q))
     user_ll = np.empty(n)
-    for u in prange(n):
-        cov = np.empty((K, packed(q)))
-        log_joint = np.empty(K)
-        user_log_joint(indptr, indices, values, u, diag, factor, log_weights, q, aligned_zeros(size), np.empty((q, q)),
-                       factor_means[u], cov, log_joint)
-        user_ll[u] = normalize_log(log_joint, resp[u])
+    for block in prange(-(-n // BLOCK)):
+        acc, work, log_joint, mean, cov = block_scratch(K, q)
+        first, last = block * BLOCK, min(n, (block + 1) * BLOCK)
+        block_log_joint(indptr, indices, values, first, last, diag, factor, log_weights, q, acc, work, log_joint, mean,
+                        cov)
+        for u in range(first, last):
+            user_ll[u] = normalize_log(log_joint[u - first], resp[u])
+            factor_means[u] = mean[u - first]
     return resp, factor_means, user_ll
 
 
