@@ -136,3 +136,25 @@ def test_parameters_are_validated_and_the_caller_data_untouched():
             FactorMixture(**bad).fit(R)
     FactorMixture(n_components=1, n_factors=1, seeds=[0], max_iter=3).fit(R)
     np.testing.assert_array_equal(R.values, values)
+
+
+def test_statistics_over_several_tiles_and_blocks_match_naive():
+    """Large enough (q = 20, K = 2) that the E-step and the M-step each go through several tiles
+    of the item table and of the users' moments, and through several blocks of users and items."""
+    rng = np.random.default_rng(5)
+    n, d, K, q = 150, 300, 2, 20
+    mask = rng.random((n, d)) < 0.6
+    X = np.where(mask, rng.integers(1, 6, (n, d)), 0).astype(float)
+    means, loadings, noise, weights = random_params(7, d, K, q)
+    loadings *= 0.2
+    R = load_ratings(X)
+    p = kernel_params(means, loadings, noise, weights)
+    ll, resp_sum, gram, cross, sq = mfa.em_statistics(mfa.both_ways(R.indptr, R.indices, R.values, d), p.means_t,
+                                                      p.loadings, p.noise, p.log_weights(), 3)
+    resp, fmean, fcov, ref_ll = naive.mfa_estep(X, mask, means, loadings, noise, weights)
+    ref_gram, ref_cross, ref_sq = naive.mfa_statistics(X, mask, resp, fmean, fcov)
+    assert ll == pytest.approx(ref_ll, rel=RTOL)
+    np.testing.assert_allclose(resp_sum, resp.sum(axis=0), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.tril(gram), np.tril(ref_gram), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(cross, ref_cross, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(sq, ref_sq, rtol=1e-8, atol=1e-8)
