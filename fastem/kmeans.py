@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import em
-from ._kernels.kmeans import lloyd_pass
+from ._kernels.kmeans import lloyd_pass, observed_counts
 from ._base import Estimator, numba_threads
 from ._validation import check_choice, check_features, check_float, check_int, check_samples, seed_list
 from .chunks import even_chunks
@@ -39,7 +39,8 @@ class Lloyd:
 
     def __init__(self, X: np.ndarray):
         self.X = np.ascontiguousarray(X, dtype=np.float64)
-        self.complete = ~np.isnan(X).any(axis=1)
+        self.observed = observed_counts(self.X)   # (n,) observed entries per row
+        self.complete = self.observed == X.shape[1]
         self.bounds = even_chunks(X.shape[0])
 
     def e_step(self, state: LloydState):
@@ -171,7 +172,7 @@ class KMeans(Estimator):
         self.best_seed_ = best.seed
         self.n_features_in_ = X.shape[1]
         sizes = np.bincount(final.labels, minlength=K)
-        observed = np.bincount(final.labels, weights=(~np.isnan(X)).sum(axis=1), minlength=K)
+        observed = np.bincount(final.labels, weights=lloyd.observed, minlength=K)
         variances = np.divide(final.sse, observed, out=np.zeros(K), where=observed > 0)
         self.mixture_ = (final.centers.copy(), variances, sizes / X.shape[0])
         return self

@@ -42,6 +42,19 @@ def squared_distance(flat, at, centers, to, d):
     return vsum(total)
 
 
+@njit(parallel=True, cache=True)
+def observed_counts(X):
+    """(n,) int64: the number of observed (non-NaN) entries of each row of X (n, d)."""
+    n, d = X.shape
+    counts = np.empty(n, np.int64)
+    for row in prange(n):
+        q = 0
+        for i in range(d):
+            q += X[row, i] == X[row, i]
+        counts[row] = q
+    return counts
+
+
 @njit(cache=True, error_model="numpy")
 def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, labels, sums, counts, prev_sse):
     """Rows lo..hi-1 of X (n, d) C-contiguous: labels them and sets sums (K * d,), counts (K, d)
