@@ -23,7 +23,7 @@ def even_chunks(n: int, n_chunks: int = N_CHUNKS) -> np.ndarray:
 def balanced_chunks(indptr: np.ndarray, n_chunks: int = N_USER_CHUNKS, min_nnz: int = MIN_CHUNK_NNZ) -> np.ndarray:
     """(c + 1,) int64 user boundaries splitting a CSR matrix into runs of about equal nnz.
 
-    The default is few chunks (16) because in the kernels that use them (``mfa``, ``plsa``) each
+    The default is few chunks (16) because in the kernel that uses them (``plsa``) each
     chunk owns a d x K statistics buffer; 16 still keeps up to 16 threads busy.
 
     Each run holds at least one user and, data permitting, ``min_nnz`` ratings, so that

@@ -1,7 +1,7 @@
 """Gaussian pLSA (Hofmann 2004, "Collaborative filtering via Gaussian probabilistic latent semantic
 analysis"): user-specific class weights P(z | u), a Gaussian N(v; mu_iz, psi_iz) per item and
 class, EM over (user, item, rating) triplets on normalised ratings, stopped early on a held-out
-part of the training ratings. The item Gaussians take the MAP step and priors of
+part of the training ratings and finished on all of them. The item Gaussians take the MAP step and priors of
 ``fastem.mfa`` (with no factor); P(z | u) has a symmetric Dirichlet prior.
 """
 from __future__ import annotations
@@ -114,23 +114,27 @@ class GaussianPLSA(RatingModel):
         _, prior, min_variance = normalize_with_prior(self, R, 0.0)
         norm = (self.shift_user_, self.shift_item_, self.scale_)
 
-        def run(M, seed, n_iter, start=None, callback=None) -> em.EMFit:
-            ratings = plsa.by_chunk_and_item(M.indptr, M.indices, normalize(M, *norm), balanced_chunks(M.indptr),
-                                             M.n_items)
-            start = random_start(M.n_users, prior, K, seed) if start is None else start
+        def by_chunk_and_item(M) -> plsa.ChunkRatings:
+            return plsa.by_chunk_and_item(M.indptr, M.indices, normalize(M, *norm), balanced_chunks(M.indptr),
+                                          M.n_items)
+
+        def run(ratings, seed, n_iter, start=None, callback=None) -> em.EMFit:
+            start = random_start(R.n_users, prior, K, seed) if start is None else start
             return em.run(start, lambda p: e_step(ratings, p, prior), lambda s, p: m_step(s, p, prior, min_variance),
                           converged=em.relative_tolerance(tol), max_iter=n_iter, callback=callback, seed=seed)
 
         with numba_threads(self.n_threads):
+            everything = by_chunk_and_item(R)
             if validation > 0:
                 part, held = R.split(validation, seed=seeds[0])
+                part_ratings = by_chunk_and_item(part)
                 seed, start, self.validation_rmse_ = self._early_stopped(
-                    held, seeds, patience, lambda seed, callback: run(part, seed, max_iter, callback=callback))
-                best = run(R, seed, finish_iter, start=start)
+                    held, seeds, patience, lambda seed, callback: run(part_ratings, seed, max_iter, callback=callback))
+                best = run(everything, seed, finish_iter, start=start)
                 n_iter = int(np.argmin(self.validation_rmse_)) + 1
             else:
                 self.validation_rmse_ = np.zeros(0)
-                best = max((run(R, seed, max_iter) for seed in seeds), key=lambda f: f.bound)
+                best = max((run(everything, seed, max_iter) for seed in seeds), key=lambda f: f.bound)
                 n_iter = best.n_iter
         self.theta_, means_t, noise = best.params
         self.means_ = np.ascontiguousarray(means_t.T)
