@@ -13,42 +13,43 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import normalization as kernels
 from .baselines import fit_biases
 from .ratings import RatingMatrix
 
 KINDS = ("none", "user", "biases")
 
 
-def shrunk_spread(R: RatingMatrix, residuals: np.ndarray, variance: float, q: float) -> np.ndarray:
-    """(n_users,) sqrt((sum_i e_ui^2 + q variance) / (n_u + q)) of per-rating residuals e (nnz,);
-    1 where that is 0 (all of the user's residuals are then 0) or undefined (no rating and q = 0)."""
-    per_user = np.bincount(R.rows(), weights=residuals * residuals, minlength=R.n_users)
+def shrunk_spread(R: RatingMatrix, squares: np.ndarray, variance: float, q: float) -> np.ndarray:
+    """(n_users,) sqrt((sum_i e_ui^2 + q variance) / (n_u + q)) from each user's sum of squared
+    residuals (n_users,); 1 where that is 0 (all of the user's residuals are then 0) or undefined
+    (no rating and q = 0)."""
     count = R.user_counts() + q
-    spread = np.sqrt((per_user + q * variance) / np.where(count > 0, count, 1.0))
+    spread = np.sqrt((squares + q * variance) / np.where(count > 0, count, 1.0))
     return np.where(spread > 0, spread, 1.0)
 
 
 def fit_normalization(R: RatingMatrix, kind: str, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shift_user (n,), shift_item (d,), scale (n,)) of ``kind`` on R's observed ratings."""
-    x = R.values.astype(np.float64)
     n, d = R.shape
     if kind == "none":
         return np.zeros(n), np.zeros(d), np.ones(n)
     if kind == "user":
+        x = R.values.astype(np.float64)
         mean = x.mean()
-        sums = np.bincount(R.rows(), weights=x, minlength=n)
-        shift_user = (sums + q * mean) / (R.user_counts() + q)
-        return shift_user, np.zeros(d), shrunk_spread(R, x - shift_user[R.rows()], x.var(), q)
+        shift_user = (kernels.user_sums(R.indptr, R.values) + q * mean) / (R.user_counts() + q)
+        shift_item = np.zeros(d)
+        squares = kernels.residual_squares(R.indptr, R.indices, R.values, shift_user, shift_item)
+        return shift_user, shift_item, shrunk_spread(R, squares, x.var(), q)
     mu, user_bias, item_bias = fit_biases(R)
     shift_user = mu + user_bias
-    residuals = x - shift_user[R.rows()] - item_bias[R.indices]
-    return shift_user, item_bias, shrunk_spread(R, residuals, float(np.mean(residuals ** 2)), q)
+    squares = kernels.residual_squares(R.indptr, R.indices, R.values, shift_user, item_bias)
+    return shift_user, item_bias, shrunk_spread(R, squares, float(squares.sum() / max(R.nnz, 1)), q)
 
 
 def normalize(R: RatingMatrix, shift_user, shift_item, scale) -> np.ndarray:
     """(nnz,) z values of R's observed ratings."""
-    rows = R.rows()
-    return (R.values - shift_user[rows] - shift_item[R.indices]) / scale[rows]
+    return kernels.normalized(R.indptr, R.indices, R.values, shift_user, shift_item, scale)
 
 
 def denormalize(z: np.ndarray, users: np.ndarray, items: np.ndarray, shift_user, shift_item, scale) -> np.ndarray:
