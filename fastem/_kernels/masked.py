@@ -17,7 +17,7 @@ owns the item; per-block totals are added in block order. No result depends on t
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .common import normalize_log
+from .common import normalize_log_padded
 from .simd import WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -92,23 +92,20 @@ def block_responsibilities(L, b, means_p, log_weights, terms, resp_p, user_ll, s
     rows[:] = 0.0
     add_block_errors(L, b, means_p, Kp, rows)
     sq = np.empty(K)
-    log_joint = np.empty(K)
-    resp = np.empty(K)
     small[:] = 0.0
     for u in range(lo, hi):
         at = (u - lo) * Kp
         n_u = indptr[u + 1] - indptr[u]
         for j in range(K):
             sq[j] = rows[at + j]
-            log_joint[j] = log_weights[j] - 0.5 * n_u * terms[0, j] - sq[j] * terms[1, j]
-        user_ll[u] = normalize_log(log_joint, resp)
-        for j in range(K):
-            rows[at + j] = resp[j]
-            small[0, j] += resp[j]
-            small[1, j] += resp[j] * n_u
-            small[2, j] += resp[j] * sq[j]
+            rows[at + j] = log_weights[j] - 0.5 * n_u * terms[0, j] - sq[j] * terms[1, j]
         for j in range(K, Kp):
-            rows[at + j] = 0.0
+            rows[at + j] = -np.inf
+        user_ll[u] = normalize_log_padded(rows, at, Kp)
+        for j in range(K):
+            small[0, j] += rows[at + j]
+            small[1, j] += rows[at + j] * n_u
+            small[2, j] += rows[at + j] * sq[j]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
