@@ -100,8 +100,8 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
                     prev_sse[prev] += squared_distance(flat, at, centers_flat, prev * d, d)
                 for i in range(0, d, WIDTH):
                     o = best * d + i
-                    x = vload_partial(flat, at + i, d - i, 0.0)
-                    vstore_partial(sums, o, d - i, vadd(vload_partial(sums, o, d - i, 0.0), x))
+                    values = vload_partial(flat, at + i, d - i, 0.0)
+                    vstore_partial(sums, o, d - i, vadd(vload_partial(sums, o, d - i, 0.0), values))
                 complete_counts[best] += 1.0
             else:
                 best, best_dist = 0, np.inf
