@@ -39,8 +39,8 @@ from .masked import item_parts
 from .simd import WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
-BLOCK = 64               # users whose factor sums go through one tile of the item table together
-TILE_BYTES = 1 << 19     # a tile of the per-item factor table (or of the users' moments), read from L2
+BLOCK = 64               # users (items) whose factor sums go through one tile together
+TILE_BYTES = 1 << 15     # a tile of the per-item factor table (of the users' moments): it stays in L1
 
 
 class Ratings(NamedTuple):
@@ -173,6 +173,53 @@ def cholesky_inverse(L, inverse):
 
 
 @njit(cache=True, error_model="numpy")
+def add_rows(acc, at, table, keys, lo, hi, K, j, F, first, last):
+    """acc[at + v] += table[(keys[p] K + j) F + v] for p in lo..hi-1, in that order, and v in
+    first..last-1 (multiples of 8): four vectors at a time held in registers across the p loop."""
+    v = first
+    while v < last:
+        if v + 4 * WIDTH <= last:
+            a0, a1 = vload(acc, at + v), vload(acc, at + v + WIDTH)
+            a2, a3 = vload(acc, at + v + 2 * WIDTH), vload(acc, at + v + 3 * WIDTH)
+            for p in range(lo, hi):
+                row = (np.intp(fetch(keys, p)) * K + j) * F + v
+                a0, a1 = vadd(a0, vload(table, row)), vadd(a1, vload(table, row + WIDTH))
+                a2, a3 = vadd(a2, vload(table, row + 2 * WIDTH)), vadd(a3, vload(table, row + 3 * WIDTH))
+            vstore(acc, at + v, a0)
+            vstore(acc, at + v + WIDTH, a1)
+            vstore(acc, at + v + 2 * WIDTH, a2)
+            vstore(acc, at + v + 3 * WIDTH, a3)
+            v += 4 * WIDTH
+        else:
+            a0 = vload(acc, at + v)
+            for p in range(lo, hi):
+                a0 = vadd(a0, vload(table, (np.intp(fetch(keys, p)) * K + j) * F + v))
+            vstore(acc, at + v, a0)
+            v += WIDTH
+
+
+@njit(cache=True, error_model="numpy")
+def add_scaled_rows(acc, at, table, keys, scales, lo, hi, K, j, F, first, last):
+    """As ``add_rows`` with row p multiplied by scales[p - lo]."""
+    v = first
+    while v < last:
+        if v + 2 * WIDTH <= last:
+            a0, a1 = vload(acc, at + v), vload(acc, at + v + WIDTH)
+            for p in range(lo, hi):
+                row, s = (np.intp(fetch(keys, p)) * K + j) * F + v, vbroadcast(scales[p - lo])
+                a0, a1 = vadd(a0, vmul(s, vload(table, row))), vadd(a1, vmul(s, vload(table, row + WIDTH)))
+            vstore(acc, at + v, a0)
+            vstore(acc, at + v + WIDTH, a1)
+            v += 2 * WIDTH
+        else:
+            a0 = vload(acc, at + v)
+            for p in range(lo, hi):
+                a0 = vadd(a0, vmul(vbroadcast(scales[p - lo]), vload(table, (np.intp(fetch(keys, p)) * K + j) * F + v)))
+            vstore(acc, at + v, a0)
+            v += WIDTH
+
+
+@njit(cache=True, error_model="numpy")
 def block_log_joint(indptr, indices, values, first, last, diag, factor, log_weights, q, acc, work, log_joint, mean,
                     cov):
     """Users first..last-1 (row b = u - first): log_joint (B, K) <- log w_j + log N(x_u,O | component j),
@@ -181,8 +228,8 @@ def block_log_joint(indptr, indices, values, first, last, diag, factor, log_weig
 
     diag, factor: ``item_tables``; acc: aligned scratch of max(Kp, B K F); work: (q, q) scratch.
     The factor sums go tile by tile of TILE_BYTES of the factor table, every user of the block
-    through a tile before the next, so the tile is read from cache (a user's items are still
-    added in increasing order: the same sums as one user at a time).
+    through a tile before the next, so the tile is read from L1 (a user's items are still added
+    in increasing order: the same sums as one user at a time), by ``add_rows``.
     """
     K = log_weights.shape[0]
     Kp, qp = padded(K), padded(q)
@@ -206,22 +253,20 @@ def block_log_joint(indptr, indices, values, first, last, diag, factor, log_weig
     size = K * F  # acc row of a user: per component [b | packed A - I]
     acc[:(last - first) * size] = 0.0
     tile = max(1, TILE_BYTES // (8 * size))
+    scales = np.empty(min(tile, diag.shape[0] // stride))  # x - mu of a user's ratings in a tile
     cursor = indptr[first:last].copy()
     for tile_start in range(0, diag.shape[0] // stride, tile):
         for u in range(first, last):
-            p, end, base = cursor[u - first], indptr[u + 1], (u - first) * size
-            while p < end and fetch(indices, p) < tile_start + tile:
-                i = np.intp(fetch(indices, p))
-                x = np.float64(fetch(values, p))
-                for j in range(K):
-                    r = vbroadcast(x - diag[i * stride + j])
-                    row, out = (i * K + j) * F, base + j * F
-                    for v in range(0, qp, WIDTH):
-                        vstore(acc, out + v, vadd(vload(acc, out + v), vmul(r, vload(factor, row + v))))
-                    for v in range(qp, F, WIDTH):
-                        vstore(acc, out + v, vadd(vload(acc, out + v), vload(factor, row + v)))
-                p += 1
-            cursor[u - first] = p
+            start = stop = cursor[u - first]
+            while stop < indptr[u + 1] and fetch(indices, stop) < tile_start + tile:
+                stop += 1
+            cursor[u - first] = stop
+            for j in range(K):
+                for p in range(start, stop):
+                    scales[p - start] = np.float64(fetch(values, p)) - diag[np.intp(fetch(indices, p)) * stride + j]
+                out = (u - first) * size + j * F
+                add_scaled_rows(acc, out, factor, indices, scales, start, stop, K, j, F, 0, qp)
+                add_rows(acc, out, factor, indices, start, stop, K, j, F, qp, F)
     for u in range(first, last):
         for j in range(K):
             out = (u - first) * size + j * F
@@ -277,7 +322,7 @@ def add_item_range(col_ptr, col_users, col_values, lo, hi, resp, moments, K, q, 
     """Items lo..hi-1: their rows of sums and factor_sums (module docstring) from the users' resp
     and moments, each item's users taken in increasing order. The factor sums go BLOCK items at a
     time through tiles of TILE_BYTES of the users' moments (each item's users still in increasing
-    order), so the tile is read from cache."""
+    order), so the tile is read from L1, by ``add_rows``."""
     Kp, qp = padded(K), padded(q)
     F = qp + padded(packed(q))
     G = qp + F
@@ -302,20 +347,16 @@ def add_item_range(col_ptr, col_users, col_values, lo, hi, resp, moments, K, q, 
         cursor = col_ptr[first:last].copy()
         for tile_start in range(0, n, tile):
             for i in range(first, last):
-                p, end = cursor[i - first], col_ptr[i + 1]
-                while p < end and fetch(col_users, p) < tile_start + tile:
-                    x = vbroadcast(fetch(col_values, p))
-                    for j in range(K):
-                        row, out = (np.intp(fetch(col_users, p)) * K + j) * F, (i * K + j) * G
-                        for v in range(0, qp, WIDTH):
-                            m = vload(moments, row + v)
-                            vstore(factor_sums, out + v, vadd(vload(factor_sums, out + v), m))
-                            vstore(factor_sums, out + qp + v, vadd(vload(factor_sums, out + qp + v), vmul(x, m)))
-                        for v in range(qp, F, WIDTH):
-                            vstore(factor_sums, out + qp + v,
-                                   vadd(vload(factor_sums, out + qp + v), vload(moments, row + v)))
-                    p += 1
-                cursor[i - first] = p
+                start = stop = cursor[i - first]
+                while stop < col_ptr[i + 1] and fetch(col_users, stop) < tile_start + tile:
+                    stop += 1
+                cursor[i - first] = stop
+                for j in range(K):
+                    out = (i * K + j) * G
+                    add_rows(factor_sums, out, moments, col_users, start, stop, K, j, F, 0, qp)
+                    add_scaled_rows(factor_sums, out + qp, moments, col_users, col_values[start:stop], start, stop, K,
+                                    j, F, 0, qp)
+                    add_rows(factor_sums, out + qp, moments, col_users, start, stop, K, j, F, qp, F)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
