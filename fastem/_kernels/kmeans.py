@@ -88,12 +88,10 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
                     vstore(scores, block, s)
                     top = vmax(s, top)
                 best_score = vmax_lanes(top)
-                best = 0
-                for block in range(0, Kp, WIDTH):
+                best = K
+                for block in range(Kp - WIDTH, -1, -WIDTH):   # every block, last to first: no branch to mispredict
                     lane = vfind(vload(scores, block), best_score)
-                    if lane < WIDTH:
-                        best = block + lane
-                        break
+                    best = block + lane if lane < WIDTH else best
                 if best >= K:   # no finite score (overflow): the lowest index, as a strict comparison would
                     best = 0
                 if prev >= 0:
