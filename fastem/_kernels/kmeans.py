@@ -16,8 +16,9 @@ from numba import njit, prange
 from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vfind, vload, vload_partial, vmax,
                    vmax_lanes, vmul, vstore, vstore_partial, vsub, vsum, vzero)
 
-#: Rows per BLAS product.
-BLOCK = 256
+#: Products per BLAS call (16k float64, 128 KiB: in L2): rows per call = PRODUCTS // K, so that a
+#: small K does not pay a BLAS call per few hundred rows.
+PRODUCTS = 1 << 14
 
 
 @njit(cache=True, error_model="numpy")
@@ -64,7 +65,8 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
     Kp = norms_p.shape[0]
     flat = X.reshape(-1)
     centers_flat = centers.reshape(-1)
-    products = np.empty((BLOCK, K))
+    rows = max(1, PRODUCTS // K)
+    products = np.empty((rows, K))
     scores_flat = products.reshape(-1)
     scores = aligned_zeros(Kp)
     complete_counts = np.zeros(K)
@@ -72,8 +74,8 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
     sums[:] = 0.0
     counts[:] = 0.0
     prev_sse[:] = 0.0
-    for start in range(lo, hi, BLOCK):
-        m = min(BLOCK, hi - start)
+    for start in range(lo, hi, rows):
+        m = min(rows, hi - start)
         np.dot(X[start:start + m], centers_t, products[:m])
         for r in range(m):
             row = start + r
