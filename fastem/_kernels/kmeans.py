@@ -13,8 +13,8 @@ buffers, written to its slot once, and summed by the caller in chunk order.
 import numpy as np
 from numba import njit, prange
 
-from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vfind, vload, vload_partial, vmax,
-                   vmax_lanes, vmul, vstore, vstore_partial, vsub, vsum, vzero)
+from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vfind, vfma, vload, vload_partial, vmax,
+                   vmax_lanes, vmul, vstore, vstore_partial, vsub, vsum)
 
 #: Products per BLAS call (16k float64, 128 KiB: in L2): rows per call = PRODUCTS // K, so that a
 #: small K does not pay a BLAS call per few hundred rows.
@@ -31,16 +31,6 @@ def masked_squared_distance(flat, at, centers, to, d):
             z = x - fetch(centers, to + i)
             total += z * z
     return total
-
-
-@njit(cache=True, error_model="numpy")
-def squared_distance(flat, at, centers, to, d):
-    """sum_i (flat[at + i] - centers[to + i])^2 for a complete row, 8 coordinates at a time."""
-    total = vzero()
-    for i in range(0, d, WIDTH):
-        z = vsub(vload_partial(flat, at + i, d - i, 0.0), vload_partial(centers, to + i, d - i, 0.0))
-        total = vadd(total, vmul(z, z))
-    return vsum(total)
 
 
 @njit(parallel=True, cache=True)
@@ -70,6 +60,8 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
     scores_flat = products.reshape(-1)
     scores = aligned_zeros(Kp)
     complete_counts = np.zeros(K)
+    dp = padded(d)
+    complete_sse = aligned_zeros(K * dp)   # complete rows' squared errors per centre, lane by lane
     two = vbroadcast(2.0)
     sums[:] = 0.0
     counts[:] = 0.0
@@ -97,7 +89,10 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
                 if best >= K:   # no finite score (overflow): the lowest index, as a strict comparison would
                     best = 0
                 if prev >= 0:
-                    prev_sse[prev] += squared_distance(flat, at, centers_flat, prev * d, d)
+                    for i in range(0, d, WIDTH):
+                        center = vload_partial(centers_flat, prev * d + i, d - i, 0.0)
+                        z = vsub(vload_partial(flat, at + i, d - i, 0.0), center)
+                        vstore(complete_sse, prev * dp + i, vfma(z, z, vload(complete_sse, prev * dp + i)))
                 for i in range(0, d, WIDTH):
                     o = best * d + i
                     values = vload_partial(flat, at + i, d - i, 0.0)
@@ -120,6 +115,8 @@ def lloyd_chunk(X, complete, lo, hi, centers, centers_t, norms_p, prev_labels, l
     for k in range(K):
         for i in range(d):
             counts[k, i] += complete_counts[k]
+        for i in range(0, dp, WIDTH):
+            prev_sse[k] += vsum(vload(complete_sse, k * dp + i))
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
