@@ -62,8 +62,9 @@ def check_threads(n_threads) -> int | None:
     return check_int("n_threads", n_threads, minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
 
 
-def check_samples(X, name="X", min_samples=1) -> np.ndarray:
-    """X as a new C-contiguous float64 (n, d) array; NaN allowed (missing), inf and all-NaN rows not."""
+def check_samples(X, name="X", min_samples=1, copy=True) -> np.ndarray:
+    """X as a C-contiguous float64 (n, d) array, new unless ``copy=False`` (then X itself when it
+    already is one; for callers that only read it); NaN allowed (missing), inf and all-NaN rows not."""
     from .ratings import RatingMatrix
 
     if isinstance(X, RatingMatrix):
@@ -73,7 +74,7 @@ def check_samples(X, name="X", min_samples=1) -> np.ndarray:
     if np.iscomplexobj(X):
         raise ValueError(f"{name}: Complex data not supported")
     try:
-        X = np.array(X, dtype=np.float64, order="C", copy=True)
+        X = np.array(X, dtype=np.float64, order="C", copy=True if copy else None)
     except ValueError as e:
         raise ValueError(f"{name} must be a numeric array: {e}") from None
     if X.ndim != 2:

@@ -155,7 +155,7 @@ class KMeans(Estimator):
         tol = check_float("tol", self.tol, minimum=0.0)
         max_iter = check_int("max_iter", self.max_iter, minimum=1)
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
-        X = check_samples(X)
+        X = check_samples(X, copy=False)   # only read
         if X.shape[0] < K:
             raise ValueError(f"n_samples={X.shape[0]} must be >= n_clusters={K}")
         lloyd = Lloyd(X)
@@ -179,7 +179,7 @@ class KMeans(Estimator):
 
     def predict(self, X):
         """(n,) index of the nearest centre of each row of X (over its observed coordinates)."""
-        X = check_samples(X)
+        X = check_samples(X, copy=False)   # only read
         check_features(self, X)
         with numba_threads(self.n_threads):
             return Lloyd(X).labels(self.cluster_centers_)
