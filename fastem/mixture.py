@@ -340,7 +340,7 @@ class GaussianMixture(Estimator):
 
     def fit_predict(self, X, y=None):
         """Fit, then return the most probable component of each sample (n,)."""
-        X = check_samples(X, min_samples=2)
+        X = check_samples(X, min_samples=2, copy=False)   # only read
         unobserved = np.flatnonzero(np.isnan(X).all(axis=0))
         if unobserved.size:
             raise ValueError(f"X: feature {unobserved[0]} has no observed value (all NaN); drop it before fitting")
@@ -450,7 +450,7 @@ class GaussianMixture(Estimator):
 
     def prepared(self, X) -> MixtureData:
         """X validated against the fitted model and prepared for an E-step."""
-        X = check_samples(X)
+        X = check_samples(X, copy=False)   # only read
         check_features(self, X)
         return MixtureData(X, self.covariance_type)
 
