@@ -2,16 +2,9 @@
 from __future__ import annotations
 
 import inspect
-import os
 from contextlib import contextmanager
 
-# Numba's OpenMP workers sleep between parallel launches instead of spinning (OpenMP's default
-# active wait). On cores shared with other jobs a spinning idle worker keeps the scheduler from
-# moving a preempted one onto its core, and a kernel of a few milliseconds then takes ~10x longer.
-# Read when Numba starts its threads (the first parallel kernel); an OMP_WAIT_POLICY already set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numba  # noqa: E402  (after the wait policy)
+import numba
 
 from ._validation import check_threads
 
