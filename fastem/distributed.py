@@ -182,8 +182,7 @@ def fit(client, source, n_components: int = 12, seeds=(0,), *, init: str = "cour
         return completion.floor_variances(start(sketch, K, seed), min_variance)
 
     def e_step(params):
-        shared = client.scatter(params, broadcast=True, hash=False)   # sent once per worker, not once per block
-        parts = client.gather([client.submit(_block_statistics, f, shared, n_threads, pure=False) for f in futures])
+        parts = client.gather([client.submit(_block_statistics, f, params, n_threads, pure=False) for f in futures])
         stats = reduce(_add, (p[0] for p in parts))
         return stats, sum(p[1] for p in parts)
 
