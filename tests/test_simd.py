@@ -66,6 +66,8 @@ def test_padding_round_trip():
     assert padded(5) == 8 and padded(8) == 8 and padded(9) == 16 and flat.shape == (24,)
     np.testing.assert_array_equal(flat.reshape(3, 8)[:, 5:], 0.0)
     np.testing.assert_array_equal(unpad_columns(flat, 5), a)
+    filled = pad_columns(a, -np.inf)
+    assert np.all(filled.reshape(3, 8)[:, 5:] == -np.inf) and np.array_equal(unpad_columns(filled, 5), a)
 
 
 @settings(max_examples=60, deadline=None)

@@ -70,6 +70,17 @@ def diagonal_table(means_t, prec_t):
 
 
 @njit(cache=True, error_model="numpy")
+def tile_posteriors(joint, m, K, start, posteriors, sample_ll):
+    """A tile's m rows of log joints (joint: rows of Kp = padded(K)) to posteriors, in place; each
+    row t also goes to posteriors[(start + t) K : ... + K] (flat) and its log-sum-exp to sample_ll[start + t]."""
+    Kp = padded(K)
+    for t in range(m):
+        sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
+        for block in range(0, Kp, WIDTH):
+            vstore_partial(posteriors, (start + t) * K + block, K - block, vload(joint, t * Kp + block))
+
+
+@njit(cache=True, error_model="numpy")
 def diagonal_chunk(X, lo, hi, table, log_weights_p, resp, sample_ll, stats):
     """Rows lo..hi-1 of X (n, d) C-contiguous, NaN missing: fills their resp and sample_ll and sets
     stats (Kp + 2 d Kp,) to [nk (Kp,) | first (d, Kp) | second (d, Kp)] summed over them.
@@ -107,10 +118,7 @@ def diagonal_chunk(X, lo, hi, table, log_weights_p, resp, sample_ll, stats):
                         log_det = vadd(log_det, vload(table, o + 2 * Kp))
                 spread = vmul(half, vadd(vbroadcast(n_obs * LOG_2PI), quad))
                 vstore(joint, t * Kp + block, vadd(log_det, vsub(vload(log_weights_p, block), spread)))
-        for t in range(m):
-            sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
-            for block in range(0, Kp, WIDTH):
-                vstore_partial(posteriors, (start + t) * K + block, K - block, vload(joint, t * Kp + block))
+        tile_posteriors(joint, m, K, start, posteriors, sample_ll)
         for t in range(m):
             at = (start + t) * d
             for block in range(0, Kp, WIDTH):
@@ -256,10 +264,7 @@ def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_
                     z = vsub(y, vload(shifted_t, j * Kp + block))
                     quad = vfma(z, z, quad)
                 vstore(joint, t * Kp + block, vsub(vload(log_const, block), vmul(half, vadd(constant, quad))))
-        for t in range(m):
-            sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
-            for block in range(0, Kp, WIDTH):
-                vstore_partial(posteriors, (start + t) * K + block, K - block, vload(joint, t * Kp + block))
+        tile_posteriors(joint, m, K, start, posteriors, sample_ll)
         for t in range(m):
             at = (start + t) * d
             for block in range(0, Kp, WIDTH):

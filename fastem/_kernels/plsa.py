@@ -25,8 +25,8 @@ import numpy as np
 from numba import njit, prange
 
 from .common import SMALLEST_NORMAL
-from .simd import (WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vexp_normal, vflush, vfma, vload, vmax,
-                   vmax_lanes, vmul, vstore, vsub, vsum_tree, vzero)
+from .simd import (WIDTH, aligned_zeros, fetch, pad_columns, padded, vadd, vbroadcast, vexp_normal, vflush, vfma,
+                   vload, vmax, vmax_lanes, vmul, vstore, vsub, vsum_tree, vzero)
 
 LOG_2PI = np.log(2.0 * np.pi)
 PRODUCT_LIMIT = 2.0 ** 600  # a product of normalisers is taken into the log-likelihood past this
@@ -45,18 +45,6 @@ def item_table(means_t, noise):
             table[i * 3 * Kp + Kp + z] = -0.5 / noise[i, z]
             table[i * 3 * Kp + 2 * Kp + z] = -0.5 * (LOG_2PI + np.log(noise[i, z]))
     return table
-
-
-@njit(cache=True, error_model="numpy")
-def padded_log_theta(log_theta):
-    """(n * Kp,) the rows of log_theta (n, K) padded with -inf."""
-    n, K = log_theta.shape
-    Kp = padded(K)
-    out = aligned_zeros(n * Kp)
-    for u in range(n):
-        for z in range(Kp):
-            out[u * Kp + z] = log_theta[u, z] if z < K else -np.inf
-    return out
 
 
 class ChunkRatings(NamedTuple):
@@ -192,7 +180,7 @@ def em_statistics(ratings, means_t, noise, log_theta, n_threads):
     size = d * 3 * Kp
     width = min(n_chunks, max(n_threads, BUFFER_BUDGET // size, 1))
     table = item_table(means_t, noise)
-    log_theta_p = padded_log_theta(log_theta)
+    log_theta_p = pad_columns(log_theta, -np.inf)
     chunk_ll = np.zeros(n_chunks)
     user_counts = np.empty((n, K))
     sums = aligned_zeros(size)

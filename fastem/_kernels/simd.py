@@ -20,6 +20,12 @@ WIDTH = 8
 _VECTOR = ir.VectorType(ir.DoubleType(), WIDTH)
 
 
+def _broadcast(builder, value, vector_type=_VECTOR):
+    """An LLVM vector of ``vector_type`` with every lane equal to the scalar IR ``value``."""
+    one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(one, one, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+
+
 @njit(cache=True)
 def padded(k):
     """Smallest multiple of WIDTH >= k."""
@@ -57,8 +63,7 @@ def _lane_mask(context, builder, count_type, count):
     """<8 x i1>: lane i is on when i < count."""
     i64 = ir.VectorType(ir.IntType(64), WIDTH)
     count = context.cast(builder, count, count_type, types.int64)
-    splat = builder.insert_element(ir.Constant(i64, ir.Undefined), count, ir.Constant(ir.IntType(32), 0))
-    splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+    splat = _broadcast(builder, count, i64)
     return builder.icmp_signed("<", ir.Constant(i64, list(range(WIDTH))), splat)
 
 
@@ -74,9 +79,7 @@ def vzero(typingctx):
 def vbroadcast(typingctx, x):
     """A Vec8 with every lane equal to the float64 ``x``."""
     def codegen(context, builder, signature, args):
-        value = context.cast(builder, args[0], signature.args[0], types.float64)
-        one = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
-        return builder.shuffle_vector(one, one, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        return _broadcast(builder, context.cast(builder, args[0], signature.args[0], types.float64))
     return vec8(x), codegen
 
 
@@ -140,8 +143,7 @@ def vload_partial(typingctx, array, offset, count, fill):
     def codegen(context, builder, signature, args):
         address, mask = _partial_operands(context, builder, signature, args)
         fill = context.cast(builder, args[3], signature.args[3], types.float64)
-        splat = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), fill, ir.Constant(ir.IntType(32), 0))
-        splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        splat = _broadcast(builder, fill)
         return _masked_intrinsic(builder, "load", _VECTOR, [address, ir.Constant(ir.IntType(32), 8), mask, splat])
     return vec8(array, offset, count, fill), codegen
 
@@ -195,14 +197,14 @@ def aligned_zeros(n):
 
 
 @njit(cache=True)
-def pad_columns(a):
-    """(d * Kp,) the rows of a (d, K) float64 array zero-padded to Kp = padded(K), flat, 64-byte aligned."""
+def pad_columns(a, fill=0.0):
+    """(d * Kp,) the rows of a (d, K) float64 array padded to Kp = padded(K) with ``fill``, flat, 64-byte aligned."""
     d, K = a.shape
     Kp = padded(K)
     out = aligned_zeros(d * Kp)
     for i in range(d):
-        for j in range(K):
-            out[i * Kp + j] = a[i, j]
+        for j in range(Kp):
+            out[i * Kp + j] = a[i, j] if j < K else fill
     return out
 
 
@@ -307,8 +309,7 @@ def vflush(typingctx, a, threshold):
     """a with every lane below the float64 ``threshold`` set to 0."""
     def codegen(context, builder, signature, args):
         t = context.cast(builder, args[1], signature.args[1], types.float64)
-        splat = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), t, ir.Constant(ir.IntType(32), 0))
-        splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        splat = _broadcast(builder, t)
         return builder.select(builder.fcmp_ordered("<", args[0], splat), _splat(0.0), args[0])
     return vec8(vec8, threshold), codegen
 
@@ -364,8 +365,7 @@ def vfind(typingctx, a, x):
     """The first lane of ``a`` equal to the float64 ``x``, or WIDTH when none is (NaN never is)."""
     def codegen(context, builder, signature, args):
         x = context.cast(builder, args[1], signature.args[1], types.float64)
-        splat = builder.insert_element(ir.Constant(_VECTOR, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
-        splat = builder.shuffle_vector(splat, splat, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+        splat = _broadcast(builder, x)
         bits = builder.bitcast(builder.fcmp_ordered("==", args[0], splat), ir.IntType(WIDTH))
         wide = builder.or_(builder.zext(bits, ir.IntType(64)), ir.Constant(ir.IntType(64), 1 << WIDTH))
         cttz = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)]),
