@@ -10,6 +10,7 @@ from fastem._base import numba_threads
 from fastem.chunks import balanced_chunks, even_chunks
 from fastem.completion import SphericalMixture, e_step, m_step
 from fastem._kernels import masked
+from fastem._kernels.common import balanced_parts
 from fastem._kernels.simd import padded
 from fastem.ratings import item_blocks, users_per_block
 from strategies import masked_matrices, spherical_mixtures
@@ -100,11 +101,11 @@ def test_users_per_block_follows_density():
     assert users_per_block(5, 3, 10) == 2
 
 
-def test_item_parts_split_ratings_evenly():
+def test_balanced_parts_split_ratings_evenly():
     ends = np.array([0, 10, 10, 50, 60, 100])
-    assert list(masked.item_parts(ends, 2)) == [0, 3, 5]
-    assert list(masked.item_parts(ends, 1)) == [0, 5]
-    parts = masked.item_parts(ends, 8)
+    assert list(balanced_parts(ends, 2)) == [0, 3, 5]
+    assert list(balanced_parts(ends, 1)) == [0, 5]
+    parts = balanced_parts(ends, 8)
     assert parts[0] == 0 and parts[-1] == 5 and np.all(np.diff(parts) >= 0)
 
 

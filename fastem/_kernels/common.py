@@ -59,3 +59,16 @@ def normalize_log_padded(joint, at, Kp):
     for block in range(at, at + Kp, WIDTH):
         vstore(joint, block, vflush(vmul(vload(joint, block), scale), SMALLEST_NORMAL))
     return shift + np.log(norm)
+
+
+@njit(cache=True, error_model="numpy")
+def balanced_parts(ends, n_parts):
+    """(n_parts + 1,) boundaries splitting rows (items or users) into runs holding about equal
+    numbers of ratings; ends (m + 1,) cumulative ratings per row (a CSR/CSC pointer). Parallel loops
+    give each thread one run; any split gives the same sums when each row's terms keep their order."""
+    targets = np.arange(n_parts + 1) * (ends[-1] / n_parts)
+    bounds = np.searchsorted(ends, targets)
+    bounds[0], bounds[-1] = 0, ends.shape[0] - 1
+    for t in range(1, n_parts + 1):
+        bounds[t] = max(bounds[t], bounds[t - 1])
+    return bounds

@@ -17,7 +17,7 @@ owns the item; per-block totals are added in block order. No result depends on t
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .common import normalize_log_padded
+from .common import balanced_parts, normalize_log_padded
 from .simd import WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -205,28 +205,16 @@ def add_item_range(L, lo, hi, resp_p, Kp, s0, s1):
                 vstore(s1, row, a1)
 
 
-@njit(cache=True, error_model="numpy")
-def item_parts(column_ends, n_parts):
-    """(n_parts + 1,) item boundaries splitting the items into runs of about equal numbers of
-    ratings (column_ends (d + 1,): cumulative ratings per item)."""
-    targets = np.arange(n_parts + 1) * (column_ends[-1] / n_parts)
-    bounds = np.searchsorted(column_ends, targets)
-    bounds[0], bounds[-1] = 0, column_ends.shape[0] - 1
-    for t in range(1, n_parts + 1):
-        bounds[t] = max(bounds[t], bounds[t - 1])
-    return bounds
-
-
 @njit(parallel=True, cache=True, error_model="numpy")
 def item_sums(L, resp_p, K, n_threads):
     """(s0, s1) (d, K): sum_u r_uj [i in C_u] and sum_u r_uj x_ui, from resp_p (flat (n * Kp,)).
 
-    Each of n_threads threads takes a run of items (``item_parts``); an item's terms are added
+    Each of n_threads threads takes a run of items (``common.balanced_parts``); an item's terms are added
     block by block, run by run, so how the items are split does not change a bit of the result.
     """
     d = L.n_items
     Kp = padded(K)
-    parts = item_parts(L.column_ends, n_threads)
+    parts = balanced_parts(L.column_ends, n_threads)
     s0 = aligned_zeros(d * Kp)
     s1 = aligned_zeros(d * Kp)
     for t in prange(parts.shape[0] - 1):

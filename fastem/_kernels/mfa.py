@@ -34,8 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from .common import normalize_log
-from .masked import item_parts
+from .common import balanced_parts, normalize_log
 from .simd import WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -297,7 +296,7 @@ def estep_users(indptr, indices, values, diag, factor, log_weights, q, n_threads
     K = log_weights.shape[0]
     Kp, qp = padded(K), padded(q)
     F = qp + padded(packed(q))
-    parts = item_parts(indptr, n_threads)
+    parts = balanced_parts(indptr, n_threads)
     for t in prange(parts.shape[0] - 1):
         acc, work, log_joint, mean, cov = block_scratch(K, q)
         for first in range(parts[t], parts[t + 1], BLOCK):
@@ -367,7 +366,7 @@ def item_sums(ratings, resp, moments, K, q, n_threads):
     G = 2 * qp + padded(packed(q))
     sums = aligned_zeros(d * 3 * Kp)
     factor_sums = aligned_zeros(d * K * G)
-    parts = item_parts(ratings.col_ptr, n_threads)
+    parts = balanced_parts(ratings.col_ptr, n_threads)
     for t in prange(parts.shape[0] - 1):
         add_item_range(ratings.col_ptr, ratings.col_users, ratings.col_values, parts[t], parts[t + 1], resp,
                        moments, K, q, sums, factor_sums)
