@@ -1,4 +1,4 @@
-"""Lane helpers of the dense kernels (common.normalize_log_padded, simd.vfind) against NumPy and SciPy."""
+"""Lane helpers of the dense kernels (common.normalize_log on padded rows, simd.vfind) against NumPy and SciPy."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numba import njit
 
-from fastem._kernels.common import SMALLEST_NORMAL, normalize_log_padded
+from fastem._kernels.common import SMALLEST_NORMAL, normalize_log
 from fastem._kernels.simd import WIDTH, aligned_zeros, padded, vfind, vload
 
 
@@ -23,7 +23,7 @@ def test_vfind_returns_the_first_equal_lane_or_width():
 
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.float64, st.integers(1, 21), elements=st.floats(-1e4, 1e4)), st.integers(0, 2))
-def test_normalize_log_padded_is_softmax_and_logsumexp(log_joint, row):
+def test_normalize_log_on_padded_rows_is_softmax_and_logsumexp(log_joint, row):
     from scipy.special import logsumexp, softmax
 
     K = log_joint.shape[0]
@@ -32,7 +32,7 @@ def test_normalize_log_padded_is_softmax_and_logsumexp(log_joint, row):
     joint[:] = 7.0
     joint[row * Kp:(row + 1) * Kp] = -np.inf
     joint[row * Kp:row * Kp + K] = log_joint
-    total = normalize_log_padded(joint, row * Kp, Kp)
+    total = normalize_log(joint, row * Kp, Kp)
     assert total == pytest.approx(logsumexp(log_joint), rel=1e-14, abs=1e-12)
     expected = softmax(log_joint)
     expected[expected < SMALLEST_NORMAL] = 0.0

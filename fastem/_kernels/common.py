@@ -4,60 +4,35 @@ from numba import njit
 
 SMALLEST_NORMAL = np.finfo(np.float64).tiny
 
-from .simd import (WIDTH, vadd, vbroadcast, vdiv, vexp, vexp_normal, vflush, vload, vload_partial, vmax, vmax_lanes,
-                   vmul, vstore, vstore_partial, vsub, vsum, vzero)
+from .simd import (WIDTH, vadd, vbroadcast, vexp_normal, vflush, vload_partial, vmax, vmax_lanes, vmul, vstore_partial,
+                   vsub, vsum, vzero)
 
 
 @njit(cache=True, error_model="numpy")
-def normalize_log(log_joint, resp):
-    """resp (K,) <- softmax(log_joint); returns logsumexp(log_joint). Contiguous (K,) arrays.
+def normalize_log(values, at, count):
+    """values[at : at + count] <- the softmax of the log values there; returns their log-sum-exp.
 
-    Exponentials go 8 lanes at a time (``simd.vexp``, within 1 ulp of libm). A responsibility
-    below the smallest normal float64 (2.2e-308) is set to 0: it cannot change any sum of
-    responsibilities, and sums that meet subnormal numbers run many times slower on x86.
-    """
-    K = log_joint.shape[0]
-    top = -np.inf
-    for j in range(K):
-        top = max(top, log_joint[j])
-    shift = vbroadcast(top)
-    total = 0.0
-    for block in range(0, K, WIDTH):
-        e = vexp(vsub(vload_partial(log_joint, block, K - block, -np.inf), shift))
-        vstore_partial(resp, block, K - block, e)
-        total += vsum(e)
-    scale = vbroadcast(total)
-    for block in range(0, K, WIDTH):
-        vstore_partial(resp, block, K - block, vdiv(vload_partial(resp, block, K - block, 0.0), scale))
-    for j in range(K):
-        if resp[j] < SMALLEST_NORMAL:
-            resp[j] = 0.0
-    return top + np.log(total)
-
-
-@njit(cache=True, error_model="numpy")
-def normalize_log_padded(joint, at, Kp):
-    """joint[at : at + Kp] <- softmax of the log-joints there; returns their log-sum-exp.
-
-    For rows of Kp = padded(K) components, 64-byte aligned when ``at`` is a multiple of Kp, whose
-    padding lanes hold -inf (they get 0). The rows stay in 8-lane registers: exponentials by
-    ``simd.vexp_normal`` (2 ulp, no subnormal formed), posteriors scaled by 1 / sum and, as in
-    ``normalize_log``, set to 0 below the smallest normal float64.
+    The posterior step of every model. Eight lanes at a time: the maximum, exponentials by
+    ``simd.vexp_normal`` (2 ulp; 0 below the smallest normal, no subnormal formed), then a scaling
+    by 1 / sum. A result below the smallest normal float64 (2.2e-308) is set to 0: it cannot change
+    any sum of posteriors, and sums that meet subnormal numbers run many times slower on x86.
+    Lanes holding -inf (padding) get 0; a partial last block is read and written masked.
     """
     top = vbroadcast(-np.inf)
-    for block in range(at, at + Kp, WIDTH):
-        top = vmax(top, vload(joint, block))
+    for block in range(0, count, WIDTH):
+        top = vmax(top, vload_partial(values, at + block, count - block, -np.inf))
     shift = vmax_lanes(top)
     top = vbroadcast(shift)
     total = vzero()
-    for block in range(at, at + Kp, WIDTH):
-        e = vexp_normal(vsub(vload(joint, block), top))
-        vstore(joint, block, e)
+    for block in range(0, count, WIDTH):
+        e = vexp_normal(vsub(vload_partial(values, at + block, count - block, -np.inf), top))
+        vstore_partial(values, at + block, count - block, e)
         total = vadd(total, e)
     norm = vsum(total)
     scale = vbroadcast(1.0 / norm)
-    for block in range(at, at + Kp, WIDTH):
-        vstore(joint, block, vflush(vmul(vload(joint, block), scale), SMALLEST_NORMAL))
+    for block in range(0, count, WIDTH):
+        scaled = vmul(vload_partial(values, at + block, count - block, 0.0), scale)
+        vstore_partial(values, at + block, count - block, vflush(scaled, SMALLEST_NORMAL))
     return shift + np.log(norm)
 
 

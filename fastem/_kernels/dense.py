@@ -24,7 +24,7 @@ sample's conditional statistics of its missing block.
 Layout of ``estep_diagonal`` and ``estep_triangular``: the component axis runs as 8-lane vectors
 (``simd``) over tables padded to Kp = padded(K) components, the padding components with log-weight
 -inf (posterior 0). A chunk takes its rows ``TILE`` at a time in three sweeps (log-joints, then
-posteriors by ``common.normalize_log_padded``, then statistics), so the dependency chains of
+posteriors by ``common.normalize_log``, then statistics), so the dependency chains of
 consecutive rows overlap; it sums into its own buffer and writes its slot once, at the end (no
 cache line shared between threads). There is no BLAS call inside the chunks: a multithreaded BLAS
 called from every thread oversubscribes the cores.
@@ -32,7 +32,7 @@ called from every thread oversubscribes the cores.
 import numpy as np
 from numba import njit, prange
 
-from .common import normalize_log, normalize_log_padded
+from .common import normalize_log
 from .simd import (WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vfma, vload, vmul, vstore,
                    vstore_partial, vsub, vzero)
 
@@ -75,7 +75,7 @@ def tile_posteriors(joint, m, K, start, posteriors, sample_ll):
     row t also goes to posteriors[(start + t) K : ... + K] (flat) and its log-sum-exp to sample_ll[start + t]."""
     Kp = padded(K)
     for t in range(m):
-        sample_ll[start + t] = normalize_log_padded(joint, t * Kp, Kp)
+        sample_ll[start + t] = normalize_log(joint, t * Kp, Kp)
         for block in range(0, Kp, WIDTH):
             vstore_partial(posteriors, (start + t) * K + block, K - block, vload(joint, t * Kp + block))
 
@@ -452,7 +452,8 @@ def estep_conditional(X, means, covariances, log_weights, bounds, resp, sample_l
                 for a in range(q):
                     quad += white[k, a] * white[k, a]
                 log_joint[k] = log_weights[k] - 0.5 * (q * LOG_2PI + log_det[g] + quad)
-            sample_ll[row] = normalize_log(log_joint, resp[row])
+            resp[row] = log_joint
+            sample_ll[row] = normalize_log(resp[row], 0, K)
             if sample_ll[row] != sample_ll[row]:
                 continue
             imputed[row] = x

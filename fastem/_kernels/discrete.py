@@ -37,7 +37,8 @@ def chunk_statistics(X, start, stop, natural, offset, row_const, resp, resp_sum,
     for n in range(start, stop):
         row_log_joint(X, n, natural, offset, row_const, log_joint)
         r = resp[n]
-        ll += normalize_log(log_joint, r)
+        r[:] = log_joint
+        ll += normalize_log(r, 0, K)
         for k in range(K):
             resp_sum[k] += r[k]
             for j in range(d):

@@ -17,7 +17,7 @@ owns the item; per-block totals are added in block order. No result depends on t
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .common import balanced_parts, normalize_log_padded
+from .common import balanced_parts, normalize_log
 from .simd import WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -101,7 +101,7 @@ def block_responsibilities(L, b, means_p, log_weights, terms, resp_p, user_ll, s
             rows[at + j] = log_weights[j] - 0.5 * n_u * terms[0, j] - sq[j] * terms[1, j]
         for j in range(K, Kp):
             rows[at + j] = -np.inf
-        user_ll[u] = normalize_log_padded(rows, at, Kp)
+        user_ll[u] = normalize_log(rows, at, Kp)
         for j in range(K):
             small[0, j] += rows[at + j]
             small[1, j] += rows[at + j] * n_u

@@ -306,7 +306,8 @@ def estep_users(indptr, indices, values, diag, factor, log_weights, q, n_threads
             for u in range(first, last):
                 b = u - first
                 r = resp[u * Kp:u * Kp + K]
-                user_ll[u] = normalize_log(log_joint[b], r)
+                r[:] = log_joint[b]
+                user_ll[u] = normalize_log(resp, u * Kp, K)
                 for j in range(K):
                     row = (u * K + j) * F
                     for a in range(q):
@@ -439,7 +440,8 @@ def posteriors(indptr, indices, values, means_t, loadings, noise, log_weights):
         block_log_joint(indptr, indices, values, first, last, diag, factor, log_weights, q, acc, work, log_joint, mean,
                         cov)
         for u in range(first, last):
-            user_ll[u] = normalize_log(log_joint[u - first], resp[u])
+            resp[u] = log_joint[u - first]
+            user_ll[u] = normalize_log(resp[u], 0, K)
             factor_means[u] = mean[u - first]
     return resp, factor_means, user_ll
 

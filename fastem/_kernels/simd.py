@@ -184,7 +184,6 @@ def _lanewise(name, doc):
 vadd = _lanewise("fadd", "a + b, lane-wise.")
 vsub = _lanewise("fsub", "a - b, lane-wise.")
 vmul = _lanewise("fmul", "a * b, lane-wise.")
-vdiv = _lanewise("fdiv", "a / b, lane-wise.")
 
 
 @njit(cache=True)
@@ -228,42 +227,6 @@ _EXP_TERMS = 14                        # Taylor terms of e^r, |r| <= ln(2)/2: tr
 
 def _splat(value):
     return ir.Constant(_VECTOR, [value] * WIDTH)
-
-
-@intrinsic
-def vexp(typingctx, a):
-    """e^a lane-wise, within about 1 ulp of libm's exp; 0 below -745.13, inf above 709.78, NaN kept.
-
-    Range reduction a = n ln 2 + r with |r| <= ln(2)/2, a degree-13 Taylor polynomial for e^r in
-    Horner form, then scaling by 2^n in two halves so results down to the smallest subnormal
-    stay exact.
-    """
-    def codegen(context, builder, signature, args):
-        x = args[0]
-        i64 = ir.VectorType(ir.IntType(64), WIDTH)
-        is_nan = builder.fcmp_unordered("uno", x, x)
-        safe = builder.select(is_nan, _splat(0.0), x)
-        safe = builder.select(builder.fcmp_ordered(">", safe, _splat(710.0)), _splat(710.0), safe)
-        safe = builder.select(builder.fcmp_ordered("<", safe, _splat(-746.0)), _splat(-746.0), safe)
-        rint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR]),
-                                              f"llvm.rint.v{WIDTH}f64")
-        n = builder.call(rint, [builder.fmul(safe, _splat(_LOG2E))])
-        r = builder.fsub(builder.fsub(safe, builder.fmul(n, _splat(_LN2_HI))), builder.fmul(n, _splat(_LN2_LO)))
-        poly = _splat(1.0)
-        for k in range(_EXP_TERMS - 1, 0, -1):
-            poly = builder.fadd(_splat(1.0), builder.fmul(builder.fmul(poly, r), _splat(1.0 / k)))
-        n_int = builder.fptosi(n, i64)
-        half = builder.ashr(n_int, ir.Constant(i64, [1] * WIDTH))
-        rest = builder.sub(n_int, half)
-
-        def power_of_two(e):
-            biased = builder.shl(builder.add(e, ir.Constant(i64, [1023] * WIDTH)), ir.Constant(i64, [52] * WIDTH))
-            return builder.bitcast(biased, _VECTOR)
-        value = builder.fmul(builder.fmul(poly, power_of_two(half)), power_of_two(rest))
-        value = builder.select(builder.fcmp_ordered("<", x, _splat(-745.1332191019412)), _splat(0.0), value)
-        value = builder.select(builder.fcmp_ordered(">", x, _splat(709.782712893384)), _splat(float("inf")), value)
-        return builder.select(is_nan, x, value)
-    return vec8(vec8), codegen
 
 
 @intrinsic
@@ -331,12 +294,12 @@ def _fma(builder, a, b, c):
 def vexp_normal(typingctx, a):
     """e^a lane-wise for a <= 0 (or -inf), with results below the smallest normal float64 set to 0.
 
-    For the class posteriors of a rating, exponentials of log-joints shifted by their maximum:
-    ``vexp``'s range reduction and degree-13 Taylor polynomial, with fused multiply-adds, the
-    polynomial by Estrin's scheme (a dependency chain about 3 times shorter than Horner's), n
-    rounded and turned into 2^n by the 1.5 * 2^52 shifter. Lanes below log(smallest normal) never
-    enter the arithmetic, so no subnormal number is formed (they cost x86 arithmetic ~100 times).
-    Within 2 ulp of libm's exp; not bit-identical to ``vexp``.
+    For posteriors, exponentials of log-joints shifted by their maximum: range reduction
+    a = n ln 2 + r with |r| <= ln(2)/2 (fdlibm's two-part ln 2), a degree-13 Taylor polynomial for
+    e^r with fused multiply-adds by Estrin's scheme (a dependency chain about 3 times shorter than
+    Horner's), n rounded and turned into 2^n by the 1.5 * 2^52 shifter. Lanes below log(smallest
+    normal) never enter the arithmetic, so no subnormal number is formed (they cost x86 arithmetic
+    ~100 times). Within 2 ulp of libm's exp.
     """
     def codegen(context, builder, signature, args):
         x = args[0]
