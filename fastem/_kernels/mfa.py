@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from .by_item import sort_by_item
 from .common import balanced_parts, normalize_log
 from .simd import WIDTH, aligned_zeros, fetch, padded, vadd, vbroadcast, vload, vmul, vstore, vsub, vzero
 
@@ -55,31 +56,14 @@ class Ratings(NamedTuple):
     col_values: np.ndarray
 
 
-@njit(cache=True, error_model="numpy")
-def by_item(indptr, indices, values, n_items):
-    """(col_ptr (d + 1,) int64, col_users (nnz,) int32, col_values (nnz,) float64): the CSR
-    ratings transposed by a counting sort, each item's users in increasing order."""
-    col_ptr = np.zeros(n_items + 1, np.int64)
-    for p in range(indices.shape[0]):
-        col_ptr[indices[p] + 1] += 1
-    for i in range(n_items):
-        col_ptr[i + 1] += col_ptr[i]
-    fill = col_ptr[:-1].copy()
-    col_users = np.empty(indices.shape[0], np.int32)
-    col_values = np.empty(indices.shape[0])
-    for u in range(indptr.shape[0] - 1):
-        for p in range(indptr[u], indptr[u + 1]):
-            at = fill[indices[p]]
-            col_users[at] = u
-            col_values[at] = values[p]
-            fill[indices[p]] = at + 1
-    return col_ptr, col_users, col_values
-
-
 def both_ways(indptr, indices, values, n_items: int) -> Ratings:
-    """``Ratings`` of a CSR matrix (values converted to float64 once)."""
+    """``Ratings`` of a CSR matrix (values converted to float64 once); the by-item half is
+    ``by_item.sort_by_item`` with one chunk of all users, i.e. the transpose."""
     values = np.ascontiguousarray(values, dtype=np.float64)
-    return Ratings(indptr, indices, values, *by_item(indptr, indices, values, n_items))
+    col_users = np.empty(indices.shape[0], np.int32)
+    all_users = np.array([0, indptr.shape[0] - 1])
+    col_ptr, col_values = sort_by_item(indptr, indices, values, all_users, n_items, col_users)
+    return Ratings(indptr, indices, values, col_ptr, col_users, col_values)
 
 
 @njit(cache=True)

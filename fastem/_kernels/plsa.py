@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from .by_item import sort_by_item
 from .common import SMALLEST_NORMAL
 from .simd import (WIDTH, aligned_zeros, fetch, pad_columns, padded, vadd, vbroadcast, vexp_normal, vflush, vfma,
                    vload, vmax, vmax_lanes, vmul, vstore, vsub, vsum_tree, vzero)
@@ -60,35 +61,13 @@ class ChunkRatings(NamedTuple):
     values: np.ndarray
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def chunk_segments(indptr, indices, values, chunks, n_items):
-    """(segments (C (d + 1),) int64, users (nnz,) int32, values (nnz,) float64) of ``ChunkRatings``,
-    by a counting sort of each chunk's ratings."""
-    d = n_items
-    n_chunks = chunks.shape[0] - 1
-    segments = np.zeros(n_chunks * (d + 1), np.int64)
-    users = np.empty(indices.shape[0], np.int32)
-    sorted_values = np.empty(indices.shape[0])
-    for c in prange(n_chunks):
-        base = c * (d + 1)
-        segments[base] = indptr[chunks[c]]
-        for p in range(indptr[chunks[c]], indptr[chunks[c + 1]]):
-            segments[base + indices[p] + 1] += 1
-        for i in range(d):
-            segments[base + i + 1] += segments[base + i]
-        fill = segments[base:base + d].copy()
-        for u in range(chunks[c], chunks[c + 1]):
-            for p in range(indptr[u], indptr[u + 1]):
-                at = fill[indices[p]]
-                users[at] = u - chunks[c]
-                sorted_values[at] = values[p]
-                fill[indices[p]] = at + 1
-    return segments, users, sorted_values
-
-
 def by_chunk_and_item(indptr, indices, values, chunks, n_items: int) -> ChunkRatings:
-    """``ChunkRatings`` of a CSR matrix split at the user boundaries ``chunks`` (``fastem.chunks``)."""
-    return ChunkRatings(chunks, *chunk_segments(indptr, indices, values, chunks, n_items))
+    """``ChunkRatings`` of a CSR matrix split at the user boundaries ``chunks`` (``fastem.chunks``),
+    by ``by_item.sort_by_item``."""
+    users = np.empty(indices.shape[0], np.int32)
+    segments, sorted_values = sort_by_item(indptr, indices, np.ascontiguousarray(values, dtype=np.float64), chunks,
+                                           n_items, users)
+    return ChunkRatings(chunks, segments, users, sorted_values)
 
 
 @njit(cache=True, error_model="numpy")
