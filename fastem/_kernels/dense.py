@@ -70,14 +70,17 @@ def diagonal_table(means_t, prec_t):
 
 
 @njit(cache=True, error_model="numpy")
-def tile_posteriors(joint, m, K, start, posteriors, sample_ll):
+def tile_posteriors(joint, m, K, start, posteriors, sample_ll, stats):
     """A tile's m rows of log joints (joint: rows of Kp = padded(K)) to posteriors, in place; each
-    row t also goes to posteriors[(start + t) K : ... + K] (flat) and its log-sum-exp to sample_ll[start + t]."""
+    row t also goes to posteriors[(start + t) K : ... + K] (flat), its log-sum-exp to
+    sample_ll[start + t], and is added to the posterior sums stats[0 : Kp]."""
     Kp = padded(K)
     for t in range(m):
         sample_ll[start + t] = normalize_log(joint, t * Kp, Kp)
         for block in range(0, Kp, WIDTH):
-            vstore_partial(posteriors, (start + t) * K + block, K - block, vload(joint, t * Kp + block))
+            r = vload(joint, t * Kp + block)
+            vstore_partial(posteriors, (start + t) * K + block, K - block, r)
+            vstore(stats, block, vadd(vload(stats, block), r))
 
 
 @njit(cache=True, error_model="numpy")
@@ -118,12 +121,11 @@ def diagonal_chunk(X, lo, hi, table, log_weights_p, resp, sample_ll, stats):
                         log_det = vadd(log_det, vload(table, o + 2 * Kp))
                 spread = vmul(half, vadd(vbroadcast(n_obs * LOG_2PI), quad))
                 vstore(joint, t * Kp + block, vadd(log_det, vsub(vload(log_weights_p, block), spread)))
-        tile_posteriors(joint, m, K, start, posteriors, sample_ll)
+        tile_posteriors(joint, m, K, start, posteriors, sample_ll, stats)
         for t in range(m):
             at = (start + t) * d
             for block in range(0, Kp, WIDTH):
                 r = vload(joint, t * Kp + block)
-                vstore(stats, block, vadd(vload(stats, block), r))
                 for i in range(d):
                     o = 4 * i * Kp + block
                     f = first + i * Kp + block
@@ -264,12 +266,11 @@ def triangular_chunk(X, lo, hi, factors, per_component, shifted_t, means_t, log_
                     z = vsub(y, vload(shifted_t, j * Kp + block))
                     quad = vfma(z, z, quad)
                 vstore(joint, t * Kp + block, vsub(vload(log_const, block), vmul(half, vadd(constant, quad))))
-        tile_posteriors(joint, m, K, start, posteriors, sample_ll)
+        tile_posteriors(joint, m, K, start, posteriors, sample_ll, stats)
         for t in range(m):
             at = (start + t) * d
             for block in range(0, Kp, WIDTH):
                 r = vload(joint, t * Kp + block)
-                vstore(stats, block, vadd(vload(stats, block), r))
                 for i in range(d):
                     dev = vsub(vbroadcast(fetch(flat, at + i)), vload(means_t, i * Kp + block))
                     vstore(devs, (t * dp + i) * Kp + block, dev)
