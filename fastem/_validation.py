@@ -62,9 +62,10 @@ def check_threads(n_threads) -> int | None:
     return check_int("n_threads", n_threads, minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
 
 
-def check_samples(X, name="X", min_samples=1, copy=True) -> np.ndarray:
+def check_samples(X, name="X", min_samples=1, copy=True, every_feature_observed=False) -> np.ndarray:
     """X as a C-contiguous float64 (n, d) array, new unless ``copy=False`` (then X itself when it
-    already is one; for callers that only read it); NaN allowed (missing), inf and all-NaN rows not."""
+    already is one; for callers that only read it); NaN allowed (missing), inf and all-NaN rows not,
+    nor, with ``every_feature_observed``, an all-NaN column. Without NaN or inf it takes one pass."""
     from .ratings import RatingMatrix
 
     if isinstance(X, RatingMatrix):
@@ -94,6 +95,9 @@ def check_samples(X, name="X", min_samples=1, copy=True) -> np.ndarray:
     if empty.any():
         raise ValueError(f"{name} has {int(empty.sum())} row(s) with every entry missing (NaN), "
                          f"first at row {int(np.argmax(empty))}: drop them")
+    unobserved = np.flatnonzero(np.isnan(X).all(axis=0)) if every_feature_observed else []
+    if len(unobserved):
+        raise ValueError(f"{name}: feature {unobserved[0]} has no observed value (all NaN); drop it before fitting")
     return X
 
 

@@ -340,10 +340,7 @@ class GaussianMixture(Estimator):
 
     def fit_predict(self, X, y=None):
         """Fit, then return the most probable component of each sample (n,)."""
-        X = check_samples(X, min_samples=2, copy=False)   # only read
-        unobserved = np.flatnonzero(np.isnan(X).all(axis=0))
-        if unobserved.size:
-            raise ValueError(f"X: feature {unobserved[0]} has no observed value (all NaN); drop it before fitting")
+        X = check_samples(X, min_samples=2, copy=False, every_feature_observed=True)   # only read
         K = check_int("n_components", self.n_components, minimum=1)
         kind = check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
         check_choice("init_params", self.init_params, INIT_PARAMS)
