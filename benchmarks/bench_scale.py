@@ -11,8 +11,9 @@ reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matri
         the 1M-rating, K = 12 iteration of both, side by side in one pytest-benchmark session
 
 Rows of scale.json: n_ratings, k, threads, fastem_seconds, scipy_seconds, fastem_peak_rss,
-scipy_peak_rss (bytes), bandwidth_floor_seconds (one read of the stored ratings at 23 GB/s),
-plus n_users, n_items, data_bytes. Planted matrices are generated once and kept in
+scipy_peak_rss (bytes), read_bandwidth (bytes per second this machine streams with the case's
+threads, measured in the same run by ``read_bandwidth``), bandwidth_floor_seconds (one read of the
+stored ratings at that rate), plus n_users, n_items, data_bytes. Planted matrices are generated once and kept in
 $FASTEM_BENCH_DIR (default /tmp/fastem-bench).
 """
 from __future__ import annotations
@@ -29,16 +30,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numba import njit, prange
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import scipy_reference  # noqa: E402
 from fastem import datasets, load_ratings  # noqa: E402
+from fastem._base import numba_threads  # noqa: E402
 from fastem._kernels.simd import aligned_zeros, padded  # noqa: E402
 from fastem.completion import course_start, e_step, m_step  # noqa: E402
 
 NETFLIX = dict(n_users=480_189, n_items=17_770, n_ratings=100_480_507)
-BANDWIDTH = 23e9   # bytes per second this machine reads
 RESULTS = Path(__file__).parent / "results"
 DATA_DIR = Path(os.environ.get("FASTEM_BENCH_DIR", "/tmp/fastem-bench"))
 
@@ -61,6 +63,29 @@ def dataset(n_ratings: int) -> Path:
 
 def data_bytes(R) -> int:
     return R.indptr.nbytes + R.indices.nbytes + R.values.nbytes
+
+
+@njit(parallel=True, cache=True)
+def _total(a):
+    s = 0
+    for i in prange(a.shape[0]):
+        s += a[i]
+    return s
+
+
+def read_bandwidth(threads: int, n_bytes: int = 1 << 30, repeats: int = 5) -> float:
+    """Bytes per second ``threads`` threads stream from memory: the best of ``repeats`` parallel
+    integer sums over ``n_bytes`` (far beyond the caches; integer, so the sum is not a chain of
+    floating-point latencies)."""
+    a = np.ones(n_bytes // 8, dtype=np.int64)
+    with numba_threads(threads):
+        _total(a)
+        best = np.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            _total(a)
+            best = min(best, time.perf_counter() - start)
+    return a.nbytes / best
 
 
 # ---------------------------------------------------------------- one iteration of each implementation
@@ -121,6 +146,8 @@ def case_in_subprocess(impl: str, path: Path, K: int, threads: int, n_iter: int)
 
 def scale(sizes, ks, threads, out: Path) -> list[dict]:
     rows = json.loads(out.read_text()) if out.exists() else []
+    bandwidth = {t: read_bandwidth(t) for t in threads}
+    print(json.dumps({"read_bandwidth": bandwidth}), flush=True)
     for n_ratings in sizes:
         path = dataset(n_ratings)
         R = load_ratings(path, mmap=True)
@@ -131,7 +158,8 @@ def scale(sizes, ks, threads, out: Path) -> list[dict]:
                 ref = case_in_subprocess("scipy", path, K, t, n_iter)
                 row = dict(n_ratings=R.nnz, k=K, threads=t, fastem_seconds=fast["seconds"],
                            scipy_seconds=ref["seconds"], fastem_peak_rss=fast["peak_rss"],
-                           scipy_peak_rss=ref["peak_rss"], bandwidth_floor_seconds=data_bytes(R) / BANDWIDTH,
+                           scipy_peak_rss=ref["peak_rss"], read_bandwidth=bandwidth[t],
+                           bandwidth_floor_seconds=data_bytes(R) / bandwidth[t],
                            n_users=R.n_users, n_items=R.n_items, data_bytes=data_bytes(R))
                 print(json.dumps(row), flush=True)
                 rows = [r for r in rows if (r["n_ratings"], r["k"], r["threads"]) != (R.nnz, K, t)] + [row]
@@ -155,7 +183,6 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
     from dask.distributed import Client, LocalCluster
 
     from fastem import distributed, em
-    from fastem._base import numba_threads
 
     path = dataset(n_ratings)
     R = load_ratings(path, mmap=True)
