@@ -318,16 +318,21 @@ def _read_text(path: Path) -> str:
         raise ValueError(f"{path}: is a directory, not a ratings file") from None
     nul = raw.find(b"\0")
     if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
+        line = _line_at(raw, nul)
         raise ValueError(f"{path}:{line}: binary data (NUL byte), not a text ratings file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
+        line = _line_at(raw, e.start)
         raise ValueError(f"{path}:{line}: not UTF-8 text ({e.reason})") from None
     if not text.strip():
         raise ValueError(f"{path}: file is empty")
     return text
+
+
+def _line_at(raw: bytes, offset: int) -> int:
+    """The line number (from 1, as ``_lines`` counts) of byte ``offset`` of a file's raw bytes."""
+    return len(_lines(raw[:offset].decode("latin-1")))
 
 
 def _lines(text: str) -> list[str]:
