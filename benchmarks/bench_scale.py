@@ -13,8 +13,8 @@ reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matri
 Rows of scale.json: n_ratings, k, threads, fastem_seconds, scipy_seconds, fastem_peak_rss,
 scipy_peak_rss (bytes), read_bandwidth (bytes per second this machine streams with the case's
 threads, measured in the same run by ``read_bandwidth``), bandwidth_floor_seconds (one read of the
-stored ratings at that rate), plus n_users, n_items, data_bytes. Planted matrices are generated once and kept in
-$FASTEM_BENCH_DIR (default /tmp/fastem-bench).
+stored ratings at that rate), plus n_users, n_items, data_bytes. Planted matrices are generated
+once and kept in $FASTEM_BENCH_DIR (default /tmp/fastem-bench).
 """
 from __future__ import annotations
 

@@ -35,9 +35,9 @@ CASES = [  # (suffix, content, line named in the message or None)
     (".csv", b"1,2,3\n99999999999999999999999,1,4\n", 2),               # huge ids
     (".csv", b"1,2,3\n4,-1,4\n", 2),
     (".csv", b"1,2,3\n1.5,2,4\n", 2),
-    (".csv", b"1,2,3\r1,3,4\r\n0\n", 3),                                # lone \r breaks a line, as in editors
-    (".csv", b"1,2,3\r1,2,4\r\x00\n", 3),                              # ... and NUL bytes are found by that count
-    (".csv", b"1,2,3\r\n1,2,4\r\xff,1,2\n", 3),                         # ... and so is invalid UTF-8
+    (".csv", b"1,2,3\r1,3,4\r\n0\n", 3),                                # a lone \r breaks a line
+    (".csv", b"1,2,3\r1,2,4\r\x00\n", 3),                              # ... for a NUL byte's line too
+    (".csv", b"1,2,3\r\n1,2,4\r\xff,1,2\n", 3),                         # ... and invalid UTF-8's
     (".csv", "1,2,3\n\u00e9l\u00e8ve,\u4e2d\u6587,5\n".encode(), 2),      # unicode
     (".txt", "1 2\n3 \u00bd\n".encode(), 2),                               # a vulgar fraction
     (".txt", "1 2\n\u2028\n3 x\n".encode(), 3),                            # U+2028 is not a line break
