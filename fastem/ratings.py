@@ -187,14 +187,16 @@ def column_moments(R: RatingMatrix) -> tuple[np.ndarray, np.ndarray, float]:
 class ItemBlocks(NamedTuple):
     """R's ratings as ``_kernels.by_item`` lays them out for the spherical EM kernels.
 
-    block: users per block; indptr (n + 1,) R's row pointers (ratings per user);
-    segments (B d + 1,), runs (n_runs + 1,) int64; run_values (n_runs,); users (nnz,) uint16;
-    column_ends (d + 1,) int64 cumulative ratings per item.
+    block: users per block; indptr (n + 1,), indices (nnz,) int32, values (nnz,): R's own CSR
+    arrays (not copies), read user by user; segments (B d + 1,), runs (n_runs + 1,) int64;
+    run_values (n_runs,); users (nnz,) uint16; column_ends (d + 1,) int64 cumulative ratings per item.
     """
 
     block: int
     n_items: int
     indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
     segments: np.ndarray
     runs: np.ndarray
     run_values: np.ndarray
@@ -226,11 +228,11 @@ def item_blocks(R: RatingMatrix, block: int | None = None) -> ItemBlocks:
         if not 1 <= block <= 65536:
             raise ValueError(f"block must be in 1..65536 users, got {block}")
         arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
-        return ItemBlocks(block, R.n_items, R.indptr, *arrays, _column_ends(R))
+        return ItemBlocks(block, R.n_items, R.indptr, R.indices, R.values, *arrays, _column_ends(R))
     if R._by_item is None:
         block = users_per_block(R.n_users, R.n_items, R.nnz)
         arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
-        R._by_item = ItemBlocks(block, R.n_items, R.indptr, *(_readonly(a) for a in (*arrays, _column_ends(R))))
+        R._by_item = ItemBlocks(block, R.n_items, R.indptr, R.indices, R.values, *(_readonly(a) for a in (*arrays, _column_ends(R))))
     return R._by_item
 
 

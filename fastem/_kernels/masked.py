@@ -6,13 +6,15 @@ means. A user's log joint with component j is
     log w_j - n_u/2 log(2 pi var_j) - sq_uj / (2 var_j),   sq_uj = sum_{i in C_u} (x_ui - mu_ji)^2
 
 and is written once, in ``block_responsibilities``. The kernels read the ratings as
-``fastem.ratings.ItemBlocks`` (``L``): item by item within blocks of users, in runs of equal
-value. Per-user rows (squared errors, then responsibilities) live in one flat (n * Kp,) array
-of rows padded to Kp lanes, so the K-loops run as 8-lane vectors (``simd``).
+``fastem.ratings.ItemBlocks`` (``L``), block of users by block: the E-step user by user from R's
+CSR arrays (random reads of means' d rows), the M-step's sums item by item within the block, in
+runs of equal value (random reads of the block's responsibility rows, which stay in cache).
+Per-user rows (squared errors, then responsibilities) live in one flat (n * Kp,) array of rows
+padded to Kp lanes, so the K-loops run as 8-lane vectors (``simd``).
 
-Determinism: a user's squared errors are summed item by item in item order, one block per
-thread; an item's sums are added block by block and run by run in that order, whichever thread
-owns the item; per-block totals are added in block order. No result depends on the thread count.
+Determinism: a user's squared errors are summed in item order, one block per thread; an item's
+sums are added block by block and run by run in that order, whichever thread owns the item;
+per-block totals are added in block order. No result depends on the thread count.
 """
 import numpy as np
 from numba import get_num_threads, njit, prange
@@ -26,43 +28,39 @@ LOG_2PI = np.log(2.0 * np.pi)
 # ---------------------------------------------------------------- E-step: squared errors per user
 
 @njit(cache=True, error_model="numpy", inline="always")
-def run_error(x, means_p, at):
+def squared_difference(x, means_p, at):
     """(x - means_p[at : at + 8])^2 as a Vec8."""
     diff = vsub(vbroadcast(x), vload(means_p, at))
     return vmul(diff, diff)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def add_to_row(rows, at, vector):
-    """rows[at : at + 8] += vector."""
-    vstore(rows, at, vadd(vload(rows, at), vector))
-
-
 @njit(cache=True, error_model="numpy")
-def add_block_errors(L, b, means_p, Kp, rows):
-    """rows (flat, a Kp-row per user of block b) += each user's squared errors, item by item:
-    per run of value x at item i, (x - mu_i)^2 is computed once and added to each user's row.
+def user_errors(L, lo, hi, means_p, Kp, rows):
+    """rows (flat, a Kp-row per user lo..hi-1) <- each user's squared errors to the means
+    (means_p (d * Kp,)), summed over the user's ratings in item order, 16 lanes at a time.
 
-    The loops are written out here, not in a per-run helper: a helper taking arrays costs
-    three atomic reference-count updates per run.
+    Users are read from R's CSR arrays, so the random reads are of means' rows (d of them, kept
+    in cache) and nothing is written per rating.
     """
-    d = L.n_items
-    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
-    for i in range(d):
-        for r in range(segments[b * d + i], segments[b * d + i + 1]):
-            start, end, x = runs[r], runs[r + 1], run_values[r]
-            lane = 0
-            while lane + 2 * WIDTH <= Kp:
-                ea, eb = run_error(x, means_p, i * Kp + lane), run_error(x, means_p, i * Kp + lane + WIDTH)
-                for p in range(start, end):
-                    at = np.intp(fetch(users, p)) * Kp + lane
-                    add_to_row(rows, at, ea)
-                    add_to_row(rows, at + WIDTH, eb)
-                lane += 2 * WIDTH
-            if lane < Kp:
-                ea = run_error(x, means_p, i * Kp + lane)
-                for p in range(start, end):
-                    add_to_row(rows, np.intp(fetch(users, p)) * Kp + lane, ea)
+    indptr, indices, values = L.indptr, L.indices, L.values
+    for u in range(lo, hi):
+        at = (u - lo) * Kp
+        lane = 0
+        while lane + 2 * WIDTH <= Kp:
+            ea, eb = vzero(), vzero()
+            for p in range(indptr[u], indptr[u + 1]):
+                row, x = np.intp(fetch(indices, p)) * Kp + lane, np.float64(fetch(values, p))
+                ea = vadd(ea, squared_difference(x, means_p, row))
+                eb = vadd(eb, squared_difference(x, means_p, row + WIDTH))
+            vstore(rows, at + lane, ea)
+            vstore(rows, at + lane + WIDTH, eb)
+            lane += 2 * WIDTH
+        if lane < Kp:
+            ea = vzero()
+            for p in range(indptr[u], indptr[u + 1]):
+                row, x = np.intp(fetch(indices, p)) * Kp + lane, np.float64(fetch(values, p))
+                ea = vadd(ea, squared_difference(x, means_p, row))
+            vstore(rows, at + lane, ea)
 
 
 @njit(cache=True, error_model="numpy")
@@ -89,8 +87,7 @@ def block_responsibilities(L, b, means_p, log_weights, terms, resp_p, user_ll, s
     indptr = L.indptr
     lo, hi = b * L.block, min(indptr.shape[0] - 1, (b + 1) * L.block)
     rows = resp_p[lo * Kp:hi * Kp]
-    rows[:] = 0.0
-    add_block_errors(L, b, means_p, Kp, rows)
+    user_errors(L, lo, hi, means_p, Kp, rows)
     sq = np.empty(K)
     small[:] = 0.0
     for u in range(lo, hi):
@@ -147,7 +144,8 @@ def squared_errors(L, means_t):
     means_p = pad_columns(means_t)
     out = aligned_zeros(n * Kp)
     for b in prange(-(-n // L.block)):
-        add_block_errors(L, b, means_p, Kp, out[b * L.block * Kp:min(n, (b + 1) * L.block) * Kp])
+        lo, hi = b * L.block, min(n, (b + 1) * L.block)
+        user_errors(L, lo, hi, means_p, Kp, out[lo * Kp:hi * Kp])
     return unpad_columns(out, K)
 
 
