@@ -227,13 +227,16 @@ def item_blocks(R: RatingMatrix, block: int | None = None) -> ItemBlocks:
     if block is not None:
         if not 1 <= block <= 65536:
             raise ValueError(f"block must be in 1..65536 users, got {block}")
-        arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
-        return ItemBlocks(block, R.n_items, R.indptr, R.indices, R.values, *arrays, _column_ends(R))
+        return _item_blocks(R, block)
     if R._by_item is None:
-        block = users_per_block(R.n_users, R.n_items, R.nnz)
-        arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
-        R._by_item = ItemBlocks(block, R.n_items, R.indptr, R.indices, R.values, *(_readonly(a) for a in (*arrays, _column_ends(R))))
+        R._by_item = _item_blocks(R, users_per_block(R.n_users, R.n_items, R.nnz))
     return R._by_item
+
+
+def _item_blocks(R: RatingMatrix, block: int) -> ItemBlocks:
+    arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
+    return ItemBlocks(block, R.n_items, R.indptr, R.indices, R.values,
+                      *(_readonly(a) for a in (*arrays, _column_ends(R))))
 
 
 def _column_ends(R: RatingMatrix) -> np.ndarray:
