@@ -13,7 +13,7 @@ import pytest
 
 import dense_reference
 from fastem import MixtureCompleter
-from fastem._kernels.simd import aligned_zeros, padded
+from fastem._kernels.masked import workspace as new_workspace
 from fastem.completion import course_start, e_step, m_step
 
 KS, SEEDS = (1, 12), range(5)
@@ -48,7 +48,7 @@ def test_reproduction_dense_numpy(benchmark, netflix_data):
 @pytest.mark.benchmark(group="one EM iteration, K=12")
 def test_iteration_fastem(benchmark, netflix_data):
     R, _ = netflix_data
-    params, workspace = course_start(R, 12, 1), aligned_zeros(R.n_users * padded(12))
+    params, workspace = course_start(R, 12, 1), new_workspace(R.n_users, 12)
 
     def iteration():
         stats, _ = e_step(R, params, workspace)

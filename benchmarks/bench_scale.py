@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import scipy_reference  # noqa: E402
 from fastem import datasets, load_ratings  # noqa: E402
 from fastem._base import numba_threads  # noqa: E402
-from fastem._kernels.simd import aligned_zeros, padded  # noqa: E402
+from fastem._kernels.masked import workspace as new_workspace  # noqa: E402
 from fastem.completion import course_start, e_step, m_step  # noqa: E402
 
 NETFLIX = dict(n_users=480_189, n_items=17_770, n_ratings=100_480_507)
@@ -93,7 +93,7 @@ def read_bandwidth(threads: int, n_bytes: int = 1 << 30, repeats: int = 5) -> fl
 def fastem_iteration(R, K: int):
     """A closure running one MixtureCompleter iteration from the course's start (its workspace
     allocated once, as ``fit`` does)."""
-    params, workspace = course_start(R, K, 0), aligned_zeros(R.n_users * padded(K))
+    params, workspace = course_start(R, K, 0), new_workspace(R.n_users, K)
 
     def iteration():
         stats, _ = e_step(R, params, workspace)
@@ -193,7 +193,7 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
         return statistics.median(np.diff(stamps)[1:])   # the first includes loading and compilation
 
     with numba_threads(2):
-        workspace = aligned_zeros(R.n_users * padded(K))
+        workspace = new_workspace(R.n_users, K)
         single = per_iteration(lambda cb: em.run(course_start(R, K, 0), lambda p: e_step(R, p, workspace),
                                                  lambda s, p: m_step(s, p, R.n_users, 0.25, 1.0),
                                                  converged=lambda old, new: False, max_iter=n_iter, callback=cb))

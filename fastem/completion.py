@@ -11,7 +11,6 @@ from . import em
 from ._base import Estimator, numba_threads
 from ._kernels import masked
 from ._validation import check_choice, check_float, check_int, check_pairs, seed_list
-from ._kernels.simd import aligned_zeros, padded
 from .metrics import bic, bic_score
 from .ratings import RatingMatrix, column_moments, item_blocks, item_means, load_ratings
 
@@ -113,11 +112,11 @@ def floor_variances(params: SphericalMixture, min_variance: float) -> SphericalM
 def e_step(R: RatingMatrix, params: SphericalMixture, workspace: np.ndarray | None = None):
     """One EM pass (``masked.em_statistics``): (statistics tuple, log-likelihood of R under params).
 
-    ``workspace``: (n_users * padded(K),) float64, 64-byte aligned (``simd.aligned_zeros``), that the pass overwrites (a fit allocates it
+    ``workspace``: ``masked.workspace(n_users, K)``, that the pass overwrites (a fit allocates it
     once instead of once per iteration).
     """
     if workspace is None:
-        workspace = aligned_zeros(R.n_users * padded(params.weights.shape[0]))
+        workspace = masked.workspace(R.n_users, params.weights.shape[0])
     L = item_blocks(R)
     ll, *stats = masked.em_statistics(L, params.means_t, params.log_weights(), params.variances, workspace)
     return stats, ll
@@ -198,7 +197,7 @@ class MixtureCompleter(Estimator):
         min_variance = check_float("min_variance", self.min_variance, minimum=0.0)
         min_mean_weight = check_float("min_mean_weight", self.min_mean_weight, minimum=0.0)
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
-        workspace = aligned_zeros(R.n_users * padded(K))
+        workspace = masked.workspace(R.n_users, K)
 
         def initialize(seed):
             return floor_variances(start(R, K, seed), min_variance)

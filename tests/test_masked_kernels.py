@@ -11,7 +11,6 @@ from fastem.chunks import balanced_chunks, even_chunks
 from fastem.completion import SphericalMixture, e_step, m_step
 from fastem._kernels import masked
 from fastem._kernels.common import balanced_parts
-from fastem._kernels.simd import padded
 from fastem.ratings import item_blocks, users_per_block
 from strategies import masked_matrices, spherical_mixtures
 
@@ -45,7 +44,7 @@ def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
     R = load_ratings(X)
     p = as_params(means, variances, weights)
     L = item_blocks(R, block=data.draw(st.integers(1, R.n_users)))
-    ll, *stats = masked.em_statistics(L, p.means_t, p.log_weights(), p.variances, np.zeros(R.n_users * padded(len(weights))))
+    ll, *stats = masked.em_statistics(L, p.means_t, p.log_weights(), p.variances, masked.workspace(R.n_users, len(weights)))
     if L.block == users_per_block(*R.shape, R.nnz):
         assert e_step(R, p)[1] == ll
     post, naive_ll = naive.estep(X, mask, means, variances, weights)
@@ -72,7 +71,7 @@ def test_statistics_do_not_depend_on_threads(Xm, block, K):
     out = []
     for threads in (1, 2):
         with numba_threads(threads):
-            work = np.zeros(R.n_users * padded(K))
+            work = masked.workspace(R.n_users, K)
             out.append(masked.em_statistics(L, p.means_t, p.log_weights(), p.variances, work))
     for other in out[1:]:
         for a, b in zip(out[0], other):

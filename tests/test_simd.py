@@ -1,4 +1,4 @@
-"""The 8-lane vector helpers every hot kernel is built on, against NumPy."""
+"""The 8- and 4-lane vector helpers every hot kernel is built on, against NumPy."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,8 +7,10 @@ from hypothesis.extra.numpy import arrays
 from numba import njit
 
 from fastem._kernels.common import normalize_log
-from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vexp_normal, vflush, vload,
-                                  vload_partial, vmax, vmax_lanes, vmul, vstore, vstore_partial, vsum)
+from fastem._kernels.masked import row_width
+from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast4, vexp_normal, vflush, vload,
+                                  vload4, vload_partial, vmax, vmax_lanes, vmul, vstore, vstore4, vstore_partial, vsub,
+                                  vsum, vzero4)
 
 
 @njit
@@ -34,6 +36,28 @@ def test_partial_loads_and_stores_touch_only_their_lanes(count):
 def test_lane_sum_adds_in_lane_order():
     x = np.array([1e16, 1.0, -1e16, 1.0, 0.0, 0.0, 0.0, 0.5])
     assert lane_sum(x) == ((((1e16 + 1.0) - 1e16) + 1.0) + 0.5)
+
+
+@njit
+def four_lane_update(a, b, x, at):
+    """a[at : at + 4] <- 0 + (x - b[at : at + 4]) * b[at : at + 4], in 4-lane vectors."""
+    vstore4(a, at, vadd(vzero4(), vmul(vsub(vbroadcast4(x), vload4(b, at)), vload4(b, at))))
+
+
+def test_four_lane_vectors_touch_four_lanes_and_round_like_scalars():
+    a = np.full(12, -7.0)
+    b = np.random.default_rng(0).normal(size=12)
+    four_lane_update(a, b, 0.3, 5)
+    expected = np.full(12, -7.0)
+    expected[5:9] = (0.3 - b[5:9]) * b[5:9]
+    np.testing.assert_array_equal(a, expected)
+
+
+def test_masked_rows_are_four_lanes_up_to_k4_then_whole_vectors():
+    assert [row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17)] == [4, 4, 8, 8, 16, 16, 16, 24]
+    a = np.arange(12.0).reshape(4, 3)
+    np.testing.assert_array_equal(pad_columns(a, -1.0, 4).reshape(4, 4), np.c_[a, np.full(4, -1.0)])
+    np.testing.assert_array_equal(unpad_columns(pad_columns(a, 0.0, 4), 3, 4), a)
 
 
 def test_padding_round_trip():

@@ -23,7 +23,8 @@ _VECTOR = ir.VectorType(ir.DoubleType(), WIDTH)
 def _broadcast(builder, value, vector_type=_VECTOR):
     """An LLVM vector of ``vector_type`` with every lane equal to the scalar IR ``value``."""
     one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(one, one, ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+    lanes = vector_type.count
+    return builder.shuffle_vector(one, one, ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes))
 
 
 @njit(cache=True)
@@ -32,31 +33,34 @@ def padded(k):
     return -(-k // WIDTH) * WIDTH
 
 
-class Vec8Type(types.Type):
-    """Numba type of a Vec8: eight float64 lanes held as one LLVM <8 x double> value."""
+class VecType(types.Type):
+    """Numba type of a local vector of ``lanes`` float64 held as one LLVM <lanes x double> value:
+    ``vec8`` (one AVX-512 register), and ``vec4`` for rows of K <= 4 components (half the cache
+    footprint of a row padded to 8 lanes)."""
 
-    def __init__(self):
-        super().__init__(name="Vec8")
+    def __init__(self, lanes):
+        self.lanes = lanes
+        super().__init__(name=f"Vec{lanes}")
 
 
-vec8 = Vec8Type()
-
-
-@register_model(Vec8Type)
-class _Vec8Model(models.PrimitiveModel):
+@register_model(VecType)
+class _VecModel(models.PrimitiveModel):
     def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, _VECTOR)
+        super().__init__(dmm, fe_type, ir.VectorType(ir.DoubleType(), fe_type.lanes))
 
 
-def _address(context, builder, array_type, array, offset):
+vec8, vec4 = VecType(WIDTH), VecType(4)
+
+
+def _address(context, builder, array_type, array, offset, vector_type=_VECTOR):
     data = context.make_array(array_type)(context, builder, array).data
-    return builder.bitcast(builder.gep(data, [offset]), _VECTOR.as_pointer())
+    return builder.bitcast(builder.gep(data, [offset]), vector_type.as_pointer())
 
 
 def _check_float64_array(array):
     if not (isinstance(array, types.Array) and array.dtype == types.float64 and array.ndim == 1
             and array.layout == "C"):
-        raise TypeError(f"Vec8 loads and stores need a contiguous 1-D float64 array, got {array}")
+        raise TypeError(f"vector loads and stores need a contiguous 1-D float64 array, got {array}")
 
 
 def _lane_mask(context, builder, count_type, count):
@@ -67,43 +71,51 @@ def _lane_mask(context, builder, count_type, count):
     return builder.icmp_signed("<", ir.Constant(i64, list(range(WIDTH))), splat)
 
 
-@intrinsic
-def vzero(typingctx):
-    """A Vec8 of zeros."""
-    def codegen(context, builder, signature, args):
-        return ir.Constant(_VECTOR, [0.0] * WIDTH)
-    return vec8(), codegen
+def _vector_ops(vector):
+    """(zero, broadcast, load, store) intrinsics for the vector type ``vector`` (``vec8`` or ``vec4``)."""
+    lanes = vector.lanes
+    llvm_type = ir.VectorType(ir.DoubleType(), lanes)
+
+    @intrinsic
+    def zero(typingctx):
+        def codegen(context, builder, signature, args):
+            return ir.Constant(llvm_type, [0.0] * lanes)
+        return vector(), codegen
+
+    @intrinsic
+    def broadcast(typingctx, x):
+        def codegen(context, builder, signature, args):
+            return _broadcast(builder, context.cast(builder, args[0], signature.args[0], types.float64), llvm_type)
+        return vector(x), codegen
+
+    @intrinsic
+    def load(typingctx, array, offset):
+        _check_float64_array(array)
+
+        def codegen(context, builder, signature, args):
+            offset = context.cast(builder, args[1], signature.args[1], types.intp)
+            return builder.load(_address(context, builder, signature.args[0], args[0], offset, llvm_type), align=8)
+        return vector(array, offset), codegen
+
+    @intrinsic
+    def store(typingctx, array, offset, value):
+        _check_float64_array(array)
+
+        def codegen(context, builder, signature, args):
+            offset = context.cast(builder, args[1], signature.args[1], types.intp)
+            builder.store(args[2], _address(context, builder, signature.args[0], args[0], offset, llvm_type), align=8)
+            return context.get_dummy_value()
+        return types.none(array, offset, vector), codegen
+
+    zero.__doc__ = f"A {vector} of zeros."
+    broadcast.__doc__ = f"A {vector} with every lane equal to the float64 ``x``."
+    load.__doc__ = f"array[offset : offset + {lanes}] as a {vector} (no bounds check: callers keep offsets in range)."
+    store.__doc__ = f"array[offset : offset + {lanes}] = value."
+    return zero, broadcast, load, store
 
 
-@intrinsic
-def vbroadcast(typingctx, x):
-    """A Vec8 with every lane equal to the float64 ``x``."""
-    def codegen(context, builder, signature, args):
-        return _broadcast(builder, context.cast(builder, args[0], signature.args[0], types.float64))
-    return vec8(x), codegen
-
-
-@intrinsic
-def vload(typingctx, array, offset):
-    """array[offset : offset + 8] as a Vec8 (no bounds check: callers keep offsets in range)."""
-    _check_float64_array(array)
-
-    def codegen(context, builder, signature, args):
-        offset = context.cast(builder, args[1], signature.args[1], types.intp)
-        return builder.load(_address(context, builder, signature.args[0], args[0], offset), align=8)
-    return vec8(array, offset), codegen
-
-
-@intrinsic
-def vstore(typingctx, array, offset, vector):
-    """array[offset : offset + 8] = vector."""
-    _check_float64_array(array)
-
-    def codegen(context, builder, signature, args):
-        offset = context.cast(builder, args[1], signature.args[1], types.intp)
-        builder.store(args[2], _address(context, builder, signature.args[0], args[0], offset), align=8)
-        return context.get_dummy_value()
-    return types.none(array, offset, vec8), codegen
+vzero, vbroadcast, vload, vstore = _vector_ops(vec8)
+vzero4, vbroadcast4, vload4, vstore4 = _vector_ops(vec4)
 
 
 @intrinsic
@@ -174,9 +186,12 @@ def vsum(typingctx, a):
 def _lanewise(name, doc):
     @intrinsic
     def operation(typingctx, a, b):
+        if a != b or a not in (vec8, vec4):
+            raise TypeError(f"lane-wise operations need two Vec8 or two Vec4, got {a} and {b}")
+
         def codegen(context, builder, signature, args):
             return getattr(builder, name)(args[0], args[1])
-        return vec8(vec8, vec8), codegen
+        return a(a, b), codegen
     operation.__doc__ = doc
     return operation
 
@@ -196,10 +211,10 @@ def aligned_zeros(n):
 
 
 @njit(cache=True)
-def pad_columns(a, fill=0.0):
-    """(d * Kp,) the rows of a (d, K) float64 array padded to Kp = padded(K) with ``fill``, flat, 64-byte aligned."""
+def pad_columns(a, fill=0.0, Kp=0):
+    """(d * Kp,) the rows of a (d, K) float64 array padded to Kp lanes (0: padded(K)) with ``fill``, flat, 64-byte aligned."""
     d, K = a.shape
-    Kp = padded(K)
+    Kp = Kp if Kp > 0 else padded(K)
     out = aligned_zeros(d * Kp)
     for i in range(d):
         for j in range(Kp):
@@ -208,9 +223,9 @@ def pad_columns(a, fill=0.0):
 
 
 @njit(cache=True)
-def unpad_columns(flat, K):
-    """(d, K) from a flat (d * Kp,) array of padded rows."""
-    Kp = padded(K)
+def unpad_columns(flat, K, Kp=0):
+    """(d, K) from a flat (d * Kp,) array of rows padded to Kp lanes (0: padded(K))."""
+    Kp = Kp if Kp > 0 else padded(K)
     d = flat.shape[0] // Kp
     out = np.empty((d, K))
     for i in range(d):
