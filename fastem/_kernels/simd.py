@@ -300,8 +300,9 @@ _SHIFTER_BIAS = 1023 - 0x4338000000000000   # (bits of y + shifter) + this = rou
 
 def _fma(builder, a, b, c):
     """a * b + c lane-wise, rounded once (llvm.fma)."""
-    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR] * 3),
-                                         f"llvm.fma.v{WIDTH}f64")
+    vector = a.type
+    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
+                                         f"llvm.fma.v{vector.count}f64")
     return builder.call(fma, [a, b, c])
 
 
@@ -354,7 +355,10 @@ def vfind(typingctx, a, x):
 
 @intrinsic
 def vfma(typingctx, a, b, c):
-    """a * b + c lane-wise, rounded once (a fused multiply-add)."""
+    """a * b + c lane-wise, rounded once (a fused multiply-add), of three Vec8 or three Vec4."""
+    if not (a == b == c and a in (vec8, vec4)):
+        raise TypeError(f"vfma needs three Vec8 or three Vec4, got {a}, {b} and {c}")
+
     def codegen(context, builder, signature, args):
         return _fma(builder, *args)
-    return vec8(vec8, vec8, vec8), codegen
+    return a(a, a, a), codegen
