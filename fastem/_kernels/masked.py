@@ -53,20 +53,27 @@ def add_squared_difference(acc, x, means_p, at):
 @njit(cache=True, error_model="numpy")
 def user_errors(L, lo, hi, means_p, Kp, rows):
     """rows (flat, a Kp-row per user lo..hi-1) <- each user's squared errors to the means
-    (means_p (d * Kp,)), summed over the user's ratings in item order by fused multiply-adds,
-    4, 8 or 16 lanes at a time.
+    (means_p (d * Kp,)), summed over the user's ratings in item order by fused multiply-adds
+    (at K <= 4 as two partial sums, even and odd ratings), 4, 8 or 16 lanes at a time.
 
     Users are read from R's CSR arrays, so the random reads are of means' rows (d of them, kept
     in cache) and nothing is written per rating.
     """
     indptr, indices, values = L.indptr, L.indices, L.values
-    if Kp == 4:   # K <= 4: rows of one 4-lane vector
+    if Kp == 4:   # K <= 4: rows of one 4-lane vector, two partial sums (even and odd ratings) in flight
         for u in range(lo, hi):
-            e = vzero4()
-            for p in range(indptr[u], indptr[u + 1]):
+            even, odd = vzero4(), vzero4()
+            p, end = indptr[u], indptr[u + 1]
+            while p + 1 < end:
                 diff = vsub(vbroadcast4(np.float64(fetch(values, p))), vload4(means_p, np.intp(fetch(indices, p)) * 4))
-                e = vfma(diff, diff, e)
-            vstore4(rows, (u - lo) * 4, e)
+                even = vfma(diff, diff, even)
+                diff = vsub(vbroadcast4(np.float64(fetch(values, p + 1))), vload4(means_p, np.intp(fetch(indices, p + 1)) * 4))
+                odd = vfma(diff, diff, odd)
+                p += 2
+            if p < end:
+                diff = vsub(vbroadcast4(np.float64(fetch(values, p))), vload4(means_p, np.intp(fetch(indices, p)) * 4))
+                even = vfma(diff, diff, even)
+            vstore4(rows, (u - lo) * 4, vadd(even, odd))
         return
     for u in range(lo, hi):
         at = (u - lo) * Kp
