@@ -54,7 +54,8 @@ def add_squared_difference(acc, x, means_p, at):
 def user_errors(L, lo, hi, means_p, Kp, rows):
     """rows (flat, a Kp-row per user lo..hi-1) <- each user's squared errors to the means
     (means_p (d * Kp,)), summed over the user's ratings in item order by fused multiply-adds
-    (at K <= 4 as two partial sums, even and odd ratings), 4, 8 or 16 lanes at a time.
+    (as two partial sums, even and odd ratings, where one vector holds the row's lanes), 4, 8 or
+    16 lanes at a time.
 
     Users are read from R's CSR arrays, so the random reads are of means' rows (d of them, kept
     in cache) and nothing is written per rating.
@@ -87,11 +88,16 @@ def user_errors(L, lo, hi, means_p, Kp, rows):
             vstore(rows, at + lane, ea)
             vstore(rows, at + lane + WIDTH, eb)
             lane += 2 * WIDTH
-        if lane < Kp:
-            ea = vzero()
-            for p in range(indptr[u], indptr[u + 1]):
-                ea = add_squared_difference(ea, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-            vstore(rows, at + lane, ea)
+        if lane < Kp:   # one 8-lane vector left: two partial sums in flight, as at K <= 4
+            even, odd = vzero(), vzero()
+            p, end = indptr[u], indptr[u + 1]
+            while p + 1 < end:
+                even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+                odd = add_squared_difference(odd, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
+                p += 2
+            if p < end:
+                even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+            vstore(rows, at + lane, vadd(even, odd))
 
 
 @njit(cache=True, error_model="numpy")
