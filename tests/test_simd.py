@@ -8,9 +8,9 @@ from numba import njit
 
 from fastem._kernels.common import normalize_log
 from fastem._kernels.masked import row_width
-from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast4, vexp_normal, vflush, vload,
-                                  vload4, vload_partial, vmax, vmax_lanes, vmul, vstore, vstore4, vstore_partial, vsub,
-                                  vsum, vzero4)
+from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast_as, vexp_normal, vflush,
+                                  vload, vload_as, vload_partial, vmax, vmax_lanes, vmul, vstore, vstore_partial, vsub,
+                                  vsum, vzero, vzero4)
 
 
 @njit
@@ -39,17 +39,28 @@ def test_lane_sum_adds_in_lane_order():
 
 
 @njit
-def four_lane_update(a, b, x, at):
-    """a[at : at + 4] <- 0 + (x - b[at : at + 4]) * b[at : at + 4], in 4-lane vectors."""
-    vstore4(a, at, vadd(vzero4(), vmul(vsub(vbroadcast4(x), vload4(b, at)), vload4(b, at))))
+def update_as(zero, a, b, x, at):
+    """a[at : at + lanes] <- 0 + (x - b[at : at + lanes]) * b[at : at + lanes], lanes those of zero."""
+    vstore(a, at, vadd(zero, vmul(vsub(vbroadcast_as(zero, x), vload_as(zero, b, at)), vload_as(zero, b, at))))
 
 
-def test_four_lane_vectors_touch_four_lanes_and_round_like_scalars():
-    a = np.full(12, -7.0)
-    b = np.random.default_rng(0).normal(size=12)
-    four_lane_update(a, b, 0.3, 5)
-    expected = np.full(12, -7.0)
-    expected[5:9] = (0.3 - b[5:9]) * b[5:9]
+@njit
+def update4(a, b, x, at):
+    update_as(vzero4(), a, b, x, at)
+
+
+@njit
+def update8(a, b, x, at):
+    update_as(vzero(), a, b, x, at)
+
+
+@pytest.mark.parametrize("update, lanes", [(update4, 4), (update8, 8)])
+def test_vectors_as_wide_as_a_template_touch_their_lanes_and_round_like_scalars(update, lanes):
+    a = np.full(16, -7.0)
+    b = np.random.default_rng(0).normal(size=16)
+    update(a, b, 0.3, 5)
+    expected = np.full(16, -7.0)
+    expected[5:5 + lanes] = (0.3 - b[5:5 + lanes]) * b[5:5 + lanes]
     np.testing.assert_array_equal(a, expected)
 
 

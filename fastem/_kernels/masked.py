@@ -22,8 +22,8 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .common import balanced_parts, normalize_log
-from .simd import (WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vbroadcast4, vfma, vload,
-                   vload4, vmul, vstore, vstore4, vsub, vzero, vzero4)
+from .simd import (WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
+                   vload, vload_as, vmul, vstore, vsub, vzero, vzero4)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -45,39 +45,45 @@ def workspace(n_users, K):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def add_squared_difference(acc, x, means_p, at):
-    """acc + (x - means_p[at : at + 8])^2 as a Vec8, the square and the sum rounded once (fused)."""
-    diff = vsub(vbroadcast(x), vload(means_p, at))
+    """acc + (x - means_p[at : at + lanes])^2, lanes those of acc (Vec8 or Vec4), the square and
+    the sum rounded once (fused)."""
+    diff = vsub(vbroadcast_as(acc, x), vload_as(acc, means_p, at))
     return vfma(diff, diff, acc)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def user_error_vector(zero, L, u, means_p, Kp, lane):
+    """Lanes lane.. of user u's squared errors (as many as zero's: a Vec8 or a Vec4), as two
+    partial sums (even and odd ratings) in flight: one vector's fused sum alone would wait on the
+    addition's latency at every rating."""
+    indptr, indices, values = L.indptr, L.indices, L.values
+    even, odd = zero, zero
+    p, end = indptr[u], indptr[u + 1]
+    while p + 1 < end:
+        even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+        odd = add_squared_difference(odd, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
+        p += 2
+    if p < end:
+        even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+    return vadd(even, odd)
 
 
 @njit(cache=True, error_model="numpy")
 def user_errors(L, lo, hi, means_p, Kp, rows):
     """rows (flat, a Kp-row per user lo..hi-1) <- each user's squared errors to the means
-    (means_p (d * Kp,)), summed over the user's ratings in item order by fused multiply-adds
-    (as two partial sums, even and odd ratings, where one vector holds the row's lanes), 4, 8 or
-    16 lanes at a time.
+    (means_p (d * Kp,)), summed over the user's ratings in item order by fused multiply-adds:
+    16 lanes at a time as two 8-lane sums, then a last 8-lane vector (``user_error_vector``), or
+    one 4-lane vector at K <= 4.
 
     Users are read from R's CSR arrays, so the random reads are of means' rows (d of them, kept
     in cache) and nothing is written per rating.
     """
     indptr, indices, values = L.indptr, L.indices, L.values
-    if Kp == 4:   # K <= 4: rows of one 4-lane vector, two partial sums (even and odd ratings) in flight
-        for u in range(lo, hi):
-            even, odd = vzero4(), vzero4()
-            p, end = indptr[u], indptr[u + 1]
-            while p + 1 < end:
-                diff = vsub(vbroadcast4(np.float64(fetch(values, p))), vload4(means_p, np.intp(fetch(indices, p)) * 4))
-                even = vfma(diff, diff, even)
-                diff = vsub(vbroadcast4(np.float64(fetch(values, p + 1))), vload4(means_p, np.intp(fetch(indices, p + 1)) * 4))
-                odd = vfma(diff, diff, odd)
-                p += 2
-            if p < end:
-                diff = vsub(vbroadcast4(np.float64(fetch(values, p))), vload4(means_p, np.intp(fetch(indices, p)) * 4))
-                even = vfma(diff, diff, even)
-            vstore4(rows, (u - lo) * 4, vadd(even, odd))
-        return
     for u in range(lo, hi):
         at = (u - lo) * Kp
+        if Kp == 4:
+            vstore(rows, at, user_error_vector(vzero4(), L, u, means_p, Kp, 0))
+            continue
         lane = 0
         while lane + 2 * WIDTH <= Kp:
             ea, eb = vzero(), vzero()
@@ -88,16 +94,8 @@ def user_errors(L, lo, hi, means_p, Kp, rows):
             vstore(rows, at + lane, ea)
             vstore(rows, at + lane + WIDTH, eb)
             lane += 2 * WIDTH
-        if lane < Kp:   # one 8-lane vector left: two partial sums in flight, as at K <= 4
-            even, odd = vzero(), vzero()
-            p, end = indptr[u], indptr[u + 1]
-            while p + 1 < end:
-                even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-                odd = add_squared_difference(odd, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
-                p += 2
-            if p < end:
-                even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-            vstore(rows, at + lane, vadd(even, odd))
+        if lane < Kp:
+            vstore(rows, at + lane, user_error_vector(vzero(), L, u, means_p, Kp, lane))
 
 
 @njit(cache=True, error_model="numpy")
@@ -188,37 +186,44 @@ def squared_errors(L, means_t):
 
 # ---------------------------------------------------------------- M-step sums per item
 
+@njit(cache=True, error_model="numpy", inline="always")
+def add_item_vector(zero, L, b, i, lane, resp_p, Kp, s0, s1):
+    """Lanes lane.. of item i's rows of s0 and s1 (as many as zero's: a Vec8 or a Vec4) += block
+    b's runs of item i: per run of value x, s0 += S and s1 += x S, S the run's sum of
+    responsibilities taken as two interleaved partial sums (two additions in flight)."""
+    d = L.n_items
+    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
+    row, base = i * Kp + lane, b * L.block * Kp + lane
+    a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
+    for r in range(segments[b * d + i], segments[b * d + i + 1]):
+        ra, qa = zero, zero
+        p, end = runs[r], runs[r + 1]
+        while p + 1 < end:
+            ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
+            qa = vadd(qa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
+            p += 2
+        if p < end:
+            ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
+        ra = vadd(ra, qa)
+        a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
+    vstore(s0, row, a0)
+    vstore(s1, row, a1)
+
+
 @njit(cache=True, error_model="numpy")
 def add_item_range(L, lo, hi, resp_p, Kp, s0, s1):
     """Items lo..hi-1: s0[i] += sum_u r_u and s1[i] += sum_u r_u x_ui (Kp-rows of flat s0, s1;
-    resp_p flat (n * Kp,)), block by block, run by run: per run of value x, s0 += S and
-    s1 += x S, S the run's sum of responsibilities taken as two interleaved partial sums (two
-    additions in flight). The loops are written out: a helper taking arrays, called per run,
-    would pay atomic reference counting per call."""
+    resp_p flat (n * Kp,)), block by block, run by run, as ``add_item_vector`` does for one
+    vector: 16 lanes at a time here (the same sums for two 8-lane vectors, written out so each
+    run is walked once), then a last 8-lane vector, or one 4-lane vector at K <= 4."""
     d = L.n_items
     segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
-    if Kp == 4:   # K <= 4: rows of one 4-lane vector
-        for b in range(-(-(L.indptr.shape[0] - 1) // L.block)):
-            first = b * L.block * 4
-            for i in range(lo, hi):
-                a0, a1 = vload4(s0, i * 4), vload4(s1, i * 4)
-                for r in range(segments[b * d + i], segments[b * d + i + 1]):
-                    ra, qa = vzero4(), vzero4()
-                    p, end = runs[r], runs[r + 1]
-                    while p + 1 < end:
-                        ra = vadd(ra, vload4(resp_p, first + np.intp(fetch(users, p)) * 4))
-                        qa = vadd(qa, vload4(resp_p, first + np.intp(fetch(users, p + 1)) * 4))
-                        p += 2
-                    if p < end:
-                        ra = vadd(ra, vload4(resp_p, first + np.intp(fetch(users, p)) * 4))
-                    ra = vadd(ra, qa)
-                    a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast4(run_values[r])))
-                vstore4(s0, i * 4, a0)
-                vstore4(s1, i * 4, a1)
-        return
     for b in range(-(-(L.indptr.shape[0] - 1) // L.block)):
         first = b * L.block * Kp
         for i in range(lo, hi):
+            if Kp == 4:
+                add_item_vector(vzero4(), L, b, i, 0, resp_p, Kp, s0, s1)
+                continue
             lane = 0
             while lane + 2 * WIDTH <= Kp:
                 row, base = i * Kp + lane, first + lane
@@ -242,21 +247,7 @@ def add_item_range(L, lo, hi, resp_p, Kp, s0, s1):
                 vstore(s1, row + WIDTH, b1)
                 lane += 2 * WIDTH
             if lane < Kp:
-                row, base = i * Kp + lane, first + lane
-                a0, a1 = vload(s0, row), vload(s1, row)
-                for r in range(segments[b * d + i], segments[b * d + i + 1]):
-                    ra, qa = vzero(), vzero()
-                    p, end = runs[r], runs[r + 1]
-                    while p + 1 < end:
-                        ra = vadd(ra, vload(resp_p, base + np.intp(fetch(users, p)) * Kp))
-                        qa = vadd(qa, vload(resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
-                        p += 2
-                    if p < end:
-                        ra = vadd(ra, vload(resp_p, base + np.intp(fetch(users, p)) * Kp))
-                    ra = vadd(ra, qa)
-                    a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast(run_values[r])))
-                vstore(s0, row, a0)
-                vstore(s1, row, a1)
+                add_item_vector(vzero(), L, b, i, lane, resp_p, Kp, s0, s1)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")

@@ -71,51 +71,82 @@ def _lane_mask(context, builder, count_type, count):
     return builder.icmp_signed("<", ir.Constant(i64, list(range(WIDTH))), splat)
 
 
-def _vector_ops(vector):
-    """(zero, broadcast, load, store) intrinsics for the vector type ``vector`` (``vec8`` or ``vec4``)."""
-    lanes = vector.lanes
-    llvm_type = ir.VectorType(ir.DoubleType(), lanes)
+def _check_vector(vector):
+    if vector not in (vec8, vec4):
+        raise TypeError(f"expected a Vec8 or a Vec4, got {vector}")
 
+
+def _llvm_vector(vector):
+    return ir.VectorType(ir.DoubleType(), vector.lanes)
+
+
+def _zero(vector):
     @intrinsic
     def zero(typingctx):
         def codegen(context, builder, signature, args):
-            return ir.Constant(llvm_type, [0.0] * lanes)
+            return ir.Constant(_llvm_vector(vector), [0.0] * vector.lanes)
         return vector(), codegen
-
-    @intrinsic
-    def broadcast(typingctx, x):
-        def codegen(context, builder, signature, args):
-            return _broadcast(builder, context.cast(builder, args[0], signature.args[0], types.float64), llvm_type)
-        return vector(x), codegen
-
-    @intrinsic
-    def load(typingctx, array, offset):
-        _check_float64_array(array)
-
-        def codegen(context, builder, signature, args):
-            offset = context.cast(builder, args[1], signature.args[1], types.intp)
-            return builder.load(_address(context, builder, signature.args[0], args[0], offset, llvm_type), align=8)
-        return vector(array, offset), codegen
-
-    @intrinsic
-    def store(typingctx, array, offset, value):
-        _check_float64_array(array)
-
-        def codegen(context, builder, signature, args):
-            offset = context.cast(builder, args[1], signature.args[1], types.intp)
-            builder.store(args[2], _address(context, builder, signature.args[0], args[0], offset, llvm_type), align=8)
-            return context.get_dummy_value()
-        return types.none(array, offset, vector), codegen
-
-    zero.__doc__ = f"A {vector} of zeros."
-    broadcast.__doc__ = f"A {vector} with every lane equal to the float64 ``x``."
-    load.__doc__ = f"array[offset : offset + {lanes}] as a {vector} (no bounds check: callers keep offsets in range)."
-    store.__doc__ = f"array[offset : offset + {lanes}] = value."
-    return zero, broadcast, load, store
+    zero.__doc__ = f"A {vector} of zeros (the other vector operations take their width from their operands)."
+    return zero
 
 
-vzero, vbroadcast, vload, vstore = _vector_ops(vec8)
-vzero4, vbroadcast4, vload4, vstore4 = _vector_ops(vec4)
+vzero, vzero4 = _zero(vec8), _zero(vec4)
+
+
+def _broadcast_codegen(vector):
+    """Codegen: the last argument (a scalar) in every lane of a ``vector``."""
+    def codegen(context, builder, signature, args):
+        return _broadcast(builder, context.cast(builder, args[-1], signature.args[-1], types.float64), _llvm_vector(vector))
+    return codegen
+
+
+def _load_codegen(vector):
+    """Codegen: a ``vector`` from the last two arguments (array, offset)."""
+    def codegen(context, builder, signature, args):
+        offset = context.cast(builder, args[-1], signature.args[-1], types.intp)
+        return builder.load(_address(context, builder, signature.args[-2], args[-2], offset, _llvm_vector(vector)), align=8)
+    return codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, x):
+    """A Vec8 with every lane equal to the float64 ``x``."""
+    return vec8(x), _broadcast_codegen(vec8)
+
+
+@intrinsic
+def vbroadcast_as(typingctx, like, x):
+    """A vector as wide as ``like`` (Vec8 or Vec4) with every lane equal to the float64 ``x``."""
+    _check_vector(like)
+    return like(like, x), _broadcast_codegen(like)
+
+
+@intrinsic
+def vload(typingctx, array, offset):
+    """array[offset : offset + 8] as a Vec8 (no bounds check: callers keep offsets in range)."""
+    _check_float64_array(array)
+    return vec8(array, offset), _load_codegen(vec8)
+
+
+@intrinsic
+def vload_as(typingctx, like, array, offset):
+    """array[offset : offset + lanes] as a vector as wide as ``like`` (Vec8 or Vec4; no bounds check)."""
+    _check_vector(like)
+    _check_float64_array(array)
+    return like(like, array, offset), _load_codegen(like)
+
+
+@intrinsic
+def vstore(typingctx, array, offset, value):
+    """array[offset : offset + lanes] = value (a Vec8 or a Vec4)."""
+    _check_float64_array(array)
+    _check_vector(value)
+
+    def codegen(context, builder, signature, args):
+        offset = context.cast(builder, args[1], signature.args[1], types.intp)
+        builder.store(args[2], _address(context, builder, signature.args[0], args[0], offset, _llvm_vector(value)), align=8)
+        return context.get_dummy_value()
+    return types.none(array, offset, value), codegen
 
 
 @intrinsic
@@ -186,8 +217,9 @@ def vsum(typingctx, a):
 def _lanewise(name, doc):
     @intrinsic
     def operation(typingctx, a, b):
-        if a != b or a not in (vec8, vec4):
-            raise TypeError(f"lane-wise operations need two Vec8 or two Vec4, got {a} and {b}")
+        _check_vector(a)
+        if a != b:
+            raise TypeError(f"lane-wise operations need two vectors of one width, got {a} and {b}")
 
         def codegen(context, builder, signature, args):
             return getattr(builder, name)(args[0], args[1])
@@ -356,8 +388,9 @@ def vfind(typingctx, a, x):
 @intrinsic
 def vfma(typingctx, a, b, c):
     """a * b + c lane-wise, rounded once (a fused multiply-add), of three Vec8 or three Vec4."""
-    if not (a == b == c and a in (vec8, vec4)):
-        raise TypeError(f"vfma needs three Vec8 or three Vec4, got {a}, {b} and {c}")
+    _check_vector(a)
+    if not a == b == c:
+        raise TypeError(f"vfma needs three vectors of one width, got {a}, {b} and {c}")
 
     def codegen(context, builder, signature, args):
         return _fma(builder, *args)
