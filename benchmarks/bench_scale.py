@@ -12,7 +12,7 @@ reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matri
 
 Rows of scale.json: n_ratings, k, threads, fastem_seconds, scipy_seconds, fastem_peak_rss,
 scipy_peak_rss (bytes), read_bandwidth (bytes per second this machine streams with the case's
-threads, measured in the same run by ``read_bandwidth``), bandwidth_floor_seconds (one read of the
+threads, measured by ``read_bandwidth`` just before the case), bandwidth_floor_seconds (one read of the
 stored ratings at that rate), plus n_users, n_items, data_bytes. Planted matrices are generated
 once and kept in $FASTEM_BENCH_DIR (default /tmp/fastem-bench).
 """
@@ -146,20 +146,19 @@ def case_in_subprocess(impl: str, path: Path, K: int, threads: int, n_iter: int)
 
 def scale(sizes, ks, threads, out: Path) -> list[dict]:
     rows = json.loads(out.read_text()) if out.exists() else []
-    bandwidth = {t: read_bandwidth(t) for t in threads}
-    print(json.dumps({"read_bandwidth": bandwidth}), flush=True)
     for n_ratings in sizes:
         path = dataset(n_ratings)
         R = load_ratings(path, mmap=True)
         n_iter = 3 if n_ratings >= 50_000_000 else 5
         for K in ks:
             for t in threads:
+                bandwidth = read_bandwidth(t)   # just before the case: a busy host's share changes by the minute
                 fast = case_in_subprocess("fastem", path, K, t, n_iter)
                 ref = case_in_subprocess("scipy", path, K, t, n_iter)
                 row = dict(n_ratings=R.nnz, k=K, threads=t, fastem_seconds=fast["seconds"],
                            scipy_seconds=ref["seconds"], fastem_peak_rss=fast["peak_rss"],
-                           scipy_peak_rss=ref["peak_rss"], read_bandwidth=bandwidth[t],
-                           bandwidth_floor_seconds=data_bytes(R) / bandwidth[t],
+                           scipy_peak_rss=ref["peak_rss"], read_bandwidth=bandwidth,
+                           bandwidth_floor_seconds=data_bytes(R) / bandwidth,
                            n_users=R.n_users, n_items=R.n_items, data_bytes=data_bytes(R))
                 print(json.dumps(row), flush=True)
                 rows = [r for r in rows if (r["n_ratings"], r["k"], r["threads"]) != (R.nnz, K, t)] + [row]
