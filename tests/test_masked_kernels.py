@@ -78,6 +78,12 @@ def test_statistics_do_not_depend_on_threads(Xm, block, K):
             np.testing.assert_array_equal(a, b)
 
 
+def test_rows_are_four_lanes_up_to_k4_then_whole_vectors():
+    assert [masked.row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17)] == [4, 4, 8, 8, 16, 16, 16, 24]
+    assert masked.workspace(10, 3).shape == (40,) and masked.workspace(10, 5).shape == (80,)
+    assert masked.workspace(10, 3).ctypes.data % 64 == 0
+
+
 def test_item_blocks_layout():
     """Segments by (block, item), runs of equal values, users increasing within a run."""
     X = np.array([[5, 0, 3], [5, 2, 3], [1, 2, 0], [5, 0, 3], [0, 0, 1]], dtype=float)

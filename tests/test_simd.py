@@ -7,7 +7,6 @@ from hypothesis.extra.numpy import arrays
 from numba import njit
 
 from fastem._kernels.common import normalize_log
-from fastem._kernels.masked import row_width
 from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast_as, vexp_normal, vflush,
                                   vload, vload_as, vload_partial, vmax, vmax_lanes, vmul, vstore, vstore_partial, vsub,
                                   vsum, vzero, vzero4)
@@ -64,8 +63,7 @@ def test_vectors_as_wide_as_a_template_touch_their_lanes_and_round_like_scalars(
     np.testing.assert_array_equal(a, expected)
 
 
-def test_masked_rows_are_four_lanes_up_to_k4_then_whole_vectors():
-    assert [row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17)] == [4, 4, 8, 8, 16, 16, 16, 24]
+def test_rows_padded_to_a_given_width_round_trip():
     a = np.arange(12.0).reshape(4, 3)
     np.testing.assert_array_equal(pad_columns(a, -1.0, 4).reshape(4, 4), np.c_[a, np.full(4, -1.0)])
     np.testing.assert_array_equal(unpad_columns(pad_columns(a, 0.0, 4), 3, 4), a)

@@ -22,7 +22,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .common import balanced_parts, normalize_log
-from .simd import (WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
+from .simd import (NARROW, WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
                    vload, vload_as, vmul, vstore, vsub, vzero, vzero4)
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -30,9 +30,9 @@ LOG_2PI = np.log(2.0 * np.pi)
 
 @njit(cache=True)
 def row_width(K):
-    """Kp, the lanes of every per-item and per-user row: 4 for K <= 4 (one 4-lane vector, half
-    the cache footprint of an 8-lane one), else padded(K)."""
-    return 4 if K <= 4 else padded(K)
+    """Kp, the lanes of every per-item and per-user row: NARROW (4) for K <= 4 (one 4-lane vector,
+    half the cache footprint of an 8-lane one), else padded(K)."""
+    return NARROW if K <= NARROW else padded(K)
 
 
 @njit(cache=True)
@@ -81,7 +81,7 @@ def user_errors(L, lo, hi, means_p, Kp, rows):
     indptr, indices, values = L.indptr, L.indices, L.values
     for u in range(lo, hi):
         at = (u - lo) * Kp
-        if Kp == 4:
+        if Kp == NARROW:
             vstore(rows, at, user_error_vector(vzero4(), L, u, means_p, Kp, 0))
             continue
         lane = 0
@@ -176,7 +176,7 @@ def squared_errors(L, means_t):
     K = means_t.shape[1]
     Kp = row_width(K)
     n = L.indptr.shape[0] - 1
-    means_p = pad_columns(means_t, 0.0, row_width(K))
+    means_p = pad_columns(means_t, 0.0, Kp)
     out = aligned_zeros(n * Kp)
     for b in prange(-(-n // L.block)):
         lo, hi = b * L.block, min(n, (b + 1) * L.block)
@@ -221,7 +221,7 @@ def add_item_range(L, lo, hi, resp_p, Kp, s0, s1):
     for b in range(-(-(L.indptr.shape[0] - 1) // L.block)):
         first = b * L.block * Kp
         for i in range(lo, hi):
-            if Kp == 4:
+            if Kp == NARROW:
                 add_item_vector(vzero4(), L, b, i, 0, resp_p, Kp, s0, s1)
                 continue
             lane = 0

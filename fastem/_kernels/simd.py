@@ -1,11 +1,14 @@
-"""Eight-lane float64 vectors for Numba kernels (one AVX-512 register, or two AVX2 ones).
+"""Eight-lane float64 vectors for Numba kernels (one AVX-512 register, or two AVX2 ones), and
+four-lane ones for rows of at most NARROW components.
 
 The hot loops of the rating kernels run over a user's ratings and, for each, over K
 components stored contiguously. LLVM will not vectorise that inner K-loop on its own (it
 cannot prove the accumulators do not alias the tables they read), so the kernels spell it
 out: a ``Vec8`` is a local value that lives in a register, ``vload``/``vstore`` move eight
 consecutive float64 of a 1-D array, and arithmetic is lane-wise. Component axes are padded
-to a multiple of ``WIDTH`` (see ``padded``) so every block is whole.
+to a multiple of ``WIDTH`` (see ``padded``) so every block is whole. A ``Vec4`` starts as
+``vzero4()``; ``vload_as``/``vbroadcast_as`` take their width from a template vector, and
+``vstore`` and the arithmetic from their operands, so one helper serves both widths.
 
 Lane-wise arithmetic rounds exactly like the scalar loop it replaces, so results do not
 change with the vector width.
@@ -17,6 +20,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 WIDTH = 8
+NARROW = 4   # lanes of a Vec4
 _VECTOR = ir.VectorType(ir.DoubleType(), WIDTH)
 
 
@@ -49,7 +53,7 @@ class _VecModel(models.PrimitiveModel):
         super().__init__(dmm, fe_type, ir.VectorType(ir.DoubleType(), fe_type.lanes))
 
 
-vec8, vec4 = VecType(WIDTH), VecType(4)
+vec8, vec4 = VecType(WIDTH), VecType(NARROW)
 
 
 def _address(context, builder, array_type, array, offset, vector_type=_VECTOR):
