@@ -4,6 +4,10 @@ reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matri
     python benchmarks/bench_scale.py --sizes 1e6 1e7 1e8 --ks 4 12 32 --threads 1 2
         each case in a fresh subprocess (median seconds per iteration, peak RSS of that process);
         rows merged into benchmarks/results/scale.json, a chart beside it where matplotlib is present
+    python benchmarks/bench_scale.py --gather-floor --sizes 1e7 1e8 --ks 4 12 32 --threads 1 2
+        the E-step and the M-step of fastem timed apart, beside a loop that only gathers and adds
+        the means' row of each rating as the E-step does (the floor of any kernel that reads one
+        row per rating in this layout) -> benchmarks/results/gather_floor.json
     python benchmarks/bench_scale.py --dask
         distributed.fit on a LocalCluster of 2 worker processes against the single-machine fit
         (1M ratings, K = 12): seconds per iteration of each -> benchmarks/results/dask.json
@@ -37,7 +41,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 import scipy_reference  # noqa: E402
 from fastem import datasets, load_ratings  # noqa: E402
 from fastem._base import numba_threads  # noqa: E402
+from fastem._kernels import masked  # noqa: E402
 from fastem._kernels.masked import workspace as new_workspace  # noqa: E402
+from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vload, vload_as, vstore, vzero, vzero4  # noqa: E402
+from fastem.ratings import item_blocks  # noqa: E402
 from fastem.completion import course_start, e_step, m_step  # noqa: E402
 
 NETFLIX = dict(n_users=480_189, n_items=17_770, n_ratings=100_480_507)
@@ -207,6 +214,74 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
     return row
 
 
+# ---------------------------------------------------------------- the gather floor
+
+@njit(parallel=True, cache=True)
+def gather_rows(indptr, indices, table, Kp, block, out):
+    """out (n * Kp,) <- per user, the sum of table's (d * Kp,) rows of the user's items: the
+    E-step's walk and loads (16 lanes, then 8, or 4 at Kp = 4) without its arithmetic."""
+    n = indptr.shape[0] - 1
+    for b in prange(-(-n // block)):
+        for u in range(b * block, min(n, (b + 1) * block)):
+            if Kp == NARROW:
+                acc = vzero4()
+                for p in range(indptr[u], indptr[u + 1]):
+                    acc = vadd(acc, vload_as(acc, table, np.intp(fetch(indices, p)) * Kp))
+                vstore(out, u * Kp, acc)
+                continue
+            lane = 0
+            while lane < Kp:
+                a, c = vzero(), vzero()
+                pair = lane + 2 * WIDTH <= Kp
+                for p in range(indptr[u], indptr[u + 1]):
+                    row = np.intp(fetch(indices, p)) * Kp + lane
+                    a = vadd(a, vload(table, row))
+                    if pair:
+                        c = vadd(c, vload(table, row + WIDTH))
+                vstore(out, u * Kp + lane, a)
+                if pair:
+                    vstore(out, u * Kp + lane + WIDTH, c)
+                lane += 2 * WIDTH if pair else WIDTH
+
+
+def median_seconds(run, repeats: int = 7) -> float:
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
+    """Rows (n_ratings, k, threads, gather_seconds, estep_seconds, mstep_seconds): median seconds
+    of ``gather_rows``, of fastem's E-step (``masked.estep_blocks``) and of its M-step sums
+    (``masked.item_sums``), one process, from the course's start after one iteration."""
+    rows = []
+    for n_ratings in sizes:
+        R = load_ratings(dataset(n_ratings))
+        L = item_blocks(R)
+        for K in ks:
+            params = course_start(R, K, 0)
+            resp_p = new_workspace(R.n_users, K)
+            params = m_step(e_step(R, params, resp_p)[0], params, R.n_users, 0.25, 1.0)
+            Kp = masked.row_width(K)
+            table, sums = masked.pad_columns(params.means_t, 0.0, Kp), aligned_zeros(R.n_users * Kp)
+            for t in threads:
+                with numba_threads(t):
+                    row = dict(n_ratings=R.nnz, k=K, threads=t,
+                               gather_seconds=median_seconds(lambda: gather_rows(R.indptr, R.indices, table, Kp, L.block, sums)),
+                               estep_seconds=median_seconds(lambda: masked.estep_blocks(
+                                   L, params.means_t, params.log_weights(), params.variances, resp_p)),
+                               mstep_seconds=median_seconds(lambda: masked.item_sums(L, resp_p, K, t)))
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1) + "\n")
+    return rows
+
+
 # ---------------------------------------------------------------- pytest-benchmark: 1M ratings, K = 12
 
 @pytest.fixture(scope="module")
@@ -235,6 +310,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     parser.add_argument("--dask", action="store_true", help="measure the Dask overhead instead")
+    parser.add_argument("--gather-floor", action="store_true", help="time the E- and M-steps beside the gather floor")
     parser.add_argument("--case", nargs=4, metavar=("IMPL", "PATH", "K", "N_ITER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:
@@ -242,6 +318,8 @@ def main(argv=None):
         print(json.dumps(run_case(impl, path, int(K), int(n_iter))))
     elif args.dask:
         print(json.dumps(dask_overhead(1_000_000, 12, 12, RESULTS / "dask.json")))
+    elif args.gather_floor:
+        gather_floor([int(s) for s in args.sizes], args.ks, args.threads, RESULTS / "gather_floor.json")
     else:
         scale([int(s) for s in args.sizes], args.ks, args.threads, args.out)
 
