@@ -1,4 +1,5 @@
 """fastem: Numba-accelerated EM for Gaussian mixtures, first of all on incomplete rating matrices."""
+from . import _kernel_cache  # noqa: F401  (first: clears a kernel cache built from other sources)
 from . import datasets, distributed, em
 from .baselines import BiasBaseline, GlobalMean
 from .diagonal import DiagonalMixture
