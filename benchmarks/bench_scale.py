@@ -122,17 +122,21 @@ def scipy_iteration(R, K: int):
 IMPLEMENTATIONS = {"fastem": fastem_iteration, "scipy": scipy_iteration}
 
 
+def median_seconds(run, repeats: int) -> float:
+    """Median wall seconds of ``repeats`` calls of ``run`` after one warm-up call."""
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def run_case(impl: str, path: str, K: int, n_iter: int) -> dict:
     """In this process: median seconds of ``n_iter`` iterations after a warm-up, and the peak RSS."""
     R = load_ratings(path, mmap=True)
-    iteration = IMPLEMENTATIONS[impl](R, K)
-    iteration()
-    times = []
-    for _ in range(n_iter):
-        start = time.perf_counter()
-        iteration()
-        times.append(time.perf_counter() - start)
-    return dict(seconds=statistics.median(times), peak_rss=peak_rss())
+    return dict(seconds=median_seconds(IMPLEMENTATIONS[impl](R, K), n_iter), peak_rss=peak_rss())
 
 
 def peak_rss() -> int:
@@ -151,6 +155,18 @@ def case_in_subprocess(impl: str, path: Path, K: int, threads: int, n_iter: int)
     return json.loads(out.strip().splitlines()[-1])
 
 
+def save_row(out: Path, rows: list[dict], row: dict) -> list[dict]:
+    """rows with ``row`` in place of any row of the same (n_ratings, k, threads), sorted, written to
+    ``out`` as JSON (so a partial rerun keeps the other cases); the row is printed too."""
+    print(json.dumps(row), flush=True)
+    key = (row["n_ratings"], row["k"], row["threads"])
+    rows = sorted([r for r in rows if (r["n_ratings"], r["k"], r["threads"]) != key] + [row],
+                  key=lambda r: (r["n_ratings"], r["k"], r["threads"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1) + "\n")
+    return rows
+
+
 def scale(sizes, ks, threads, out: Path) -> list[dict]:
     rows = json.loads(out.read_text()) if out.exists() else []
     for n_ratings in sizes:
@@ -167,11 +183,7 @@ def scale(sizes, ks, threads, out: Path) -> list[dict]:
                            scipy_peak_rss=ref["peak_rss"], read_bandwidth=bandwidth,
                            bandwidth_floor_seconds=data_bytes(R) / bandwidth,
                            n_users=R.n_users, n_items=R.n_items, data_bytes=data_bytes(R))
-                print(json.dumps(row), flush=True)
-                rows = [r for r in rows if (r["n_ratings"], r["k"], r["threads"]) != (R.nnz, K, t)] + [row]
-                rows.sort(key=lambda r: (r["n_ratings"], r["k"], r["threads"]))
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(json.dumps(rows, indent=1) + "\n")
+                rows = save_row(out, rows, row)
     try:
         from fastem.plot import scaling
     except ImportError:
@@ -244,21 +256,11 @@ def gather_rows(indptr, indices, table, Kp, block, out):
                 lane += 2 * WIDTH if pair else WIDTH
 
 
-def median_seconds(run, repeats: int = 7) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
     """Rows (n_ratings, k, threads, gather_seconds, estep_seconds, mstep_seconds): median seconds
     of ``gather_rows``, of fastem's E-step (``masked.estep_blocks``) and of its M-step sums
     (``masked.item_sums``), one process, from the course's start after one iteration."""
-    rows = []
+    rows = json.loads(out.read_text()) if out.exists() else []
     for n_ratings in sizes:
         R = load_ratings(dataset(n_ratings))
         L = item_blocks(R)
@@ -271,14 +273,11 @@ def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
             for t in threads:
                 with numba_threads(t):
                     row = dict(n_ratings=R.nnz, k=K, threads=t,
-                               gather_seconds=median_seconds(lambda: gather_rows(R.indptr, R.indices, table, Kp, L.block, sums)),
+                               gather_seconds=median_seconds(lambda: gather_rows(R.indptr, R.indices, table, Kp, L.block, sums), 7),
                                estep_seconds=median_seconds(lambda: masked.estep_blocks(
-                                   L, params.means_t, params.log_weights(), params.variances, resp_p)),
-                               mstep_seconds=median_seconds(lambda: masked.item_sums(L, resp_p, K, t)))
-                print(json.dumps(row), flush=True)
-                rows.append(row)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1) + "\n")
+                                   L, params.means_t, params.log_weights(), params.variances, resp_p), 7),
+                               mstep_seconds=median_seconds(lambda: masked.item_sums(L, resp_p, K, t), 7))
+                rows = save_row(out, rows, row)
     return rows
 
 
