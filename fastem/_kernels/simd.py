@@ -183,8 +183,9 @@ def _masked_intrinsic(builder, name, return_type, operands):
 
 
 @intrinsic
-def vload_partial(typingctx, array, offset, count, fill):
-    """Lanes i < count from array[offset + i], the others ``fill``; nothing past them is read."""
+def vload_masked(typingctx, array, offset, count, fill):
+    """Lanes i < count from array[offset + i], the others ``fill``, by one masked load (see
+    ``vload_partial``)."""
     _check_float64_array(array)
 
     def codegen(context, builder, signature, args):
@@ -196,8 +197,8 @@ def vload_partial(typingctx, array, offset, count, fill):
 
 
 @intrinsic
-def vstore_partial(typingctx, array, offset, count, vector):
-    """array[offset + i] = vector[i] for lanes i < count; nothing past them is written."""
+def vstore_masked(typingctx, array, offset, count, vector):
+    """array[offset + i] = vector[i] for lanes i < count, by one masked store."""
     _check_float64_array(array)
 
     def codegen(context, builder, signature, args):
@@ -205,6 +206,28 @@ def vstore_partial(typingctx, array, offset, count, vector):
         _masked_intrinsic(builder, "store", ir.VoidType(), [args[3], address, ir.Constant(ir.IntType(32), 8), mask])
         return context.get_dummy_value()
     return types.none(array, offset, count, vec8), codegen
+
+
+@njit(cache=True, inline="always")
+def vload_partial(array, offset, count, fill):
+    """Lanes i < count from array[offset + i], the others ``fill``; nothing past them is read.
+
+    A plain load when count >= WIDTH: a masked load cannot take its data from a store still in
+    flight (it waits for the store to reach the cache), and the posterior loops store a row and
+    read it back at once."""
+    if count >= WIDTH:
+        return vload(array, offset)
+    return vload_masked(array, offset, count, fill)
+
+
+@njit(cache=True, inline="always")
+def vstore_partial(array, offset, count, vector):
+    """array[offset + i] = vector[i] for lanes i < count; nothing past them is written (a plain
+    store when count >= WIDTH, see ``vload_partial``)."""
+    if count >= WIDTH:
+        vstore(array, offset, vector)
+    else:
+        vstore_masked(array, offset, count, vector)
 
 
 @intrinsic
