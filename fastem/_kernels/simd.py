@@ -208,24 +208,51 @@ def vstore_masked(typingctx, array, offset, count, vector):
     return types.none(array, offset, count, vec8), codegen
 
 
+@intrinsic
+def vwiden(typingctx, low, fill):
+    """A Vec8 of the Vec4 ``low``'s lanes, then four lanes of the float64 ``fill``."""
+    if low != vec4:
+        raise TypeError(f"vwiden takes a Vec4, got {low}")
+
+    def codegen(context, builder, signature, args):
+        fill = _broadcast(builder, context.cast(builder, args[1], signature.args[1], types.float64),
+                          _llvm_vector(vec4))
+        lanes = ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), list(range(WIDTH)))
+        return builder.shuffle_vector(args[0], fill, lanes)
+    return vec8(vec4, fill), codegen
+
+
+@intrinsic
+def vlow(typingctx, vector):
+    """The Vec4 of a Vec8's first four lanes."""
+    def codegen(context, builder, signature, args):
+        lanes = ir.Constant(ir.VectorType(ir.IntType(32), NARROW), list(range(NARROW)))
+        return builder.shuffle_vector(args[0], args[0], lanes)
+    return vec4(vec8), codegen
+
+
 @njit(cache=True, inline="always")
 def vload_partial(array, offset, count, fill):
     """Lanes i < count from array[offset + i], the others ``fill``; nothing past them is read.
 
-    A plain load when count >= WIDTH: a masked load cannot take its data from a store still in
-    flight (it waits for the store to reach the cache), and the posterior loops store a row and
-    read it back at once."""
+    A plain load when count >= WIDTH, and a plain 4-lane one widened when count == NARROW (a
+    row of K <= 4): a masked load cannot take its data from a store still in flight (it waits
+    for the store to reach the cache), and the posterior loops store a row and read it back at once."""
     if count >= WIDTH:
         return vload(array, offset)
+    if count == NARROW:
+        return vwiden(vload_as(vzero4(), array, offset), fill)
     return vload_masked(array, offset, count, fill)
 
 
 @njit(cache=True, inline="always")
 def vstore_partial(array, offset, count, vector):
-    """array[offset + i] = vector[i] for lanes i < count; nothing past them is written (a plain
-    store when count >= WIDTH, see ``vload_partial``)."""
+    """array[offset + i] = vector[i] for lanes i < count; nothing past them is written (plain
+    stores for count >= WIDTH and count == NARROW, see ``vload_partial``)."""
     if count >= WIDTH:
         vstore(array, offset, vector)
+    elif count == NARROW:
+        vstore(array, offset, vlow(vector))
     else:
         vstore_masked(array, offset, count, vector)
 
