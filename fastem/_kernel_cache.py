@@ -31,7 +31,7 @@ def clear_if_changed(cache_dir: Path, digest: str) -> bool:
     stamp = cache_dir / STAMP
     if stamp.is_file() and stamp.read_text().strip() == digest:
         return False
-    stale = [p for p in cache_dir.glob("*.nb[ic]")] if cache_dir.is_dir() else []
+    stale = list(cache_dir.glob("*.nb[ic]")) if cache_dir.is_dir() else []
     for path in stale:
         path.unlink(missing_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
