@@ -2,7 +2,8 @@
 reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matrices.
 
     python benchmarks/bench_scale.py --sizes 1e6 1e7 1e8 --ks 4 12 32 --threads 1 2
-        each case in a fresh subprocess (median seconds per iteration, peak RSS of that process);
+        each case in fresh subprocesses (median seconds per iteration; below 50M ratings the median of
+        3 rounds of fastem then SciPy, --rounds; peak RSS of the processes);
         rows merged into benchmarks/results/scale.json, a chart beside it where matplotlib is present
     python benchmarks/bench_scale.py --gather-floor --sizes 1e7 1e8 --ks 4 12 32 --threads 1 2
         the E-step and the M-step of fastem timed apart, beside a loop that only gathers and adds
@@ -167,20 +168,31 @@ def save_row(out: Path, rows: list[dict], row: dict) -> list[dict]:
     return rows
 
 
-def scale(sizes, ks, threads, out: Path) -> list[dict]:
+def alternating_cases(path: Path, K: int, threads: int, n_iter: int, rounds: int) -> dict:
+    """impl -> (median seconds over ``rounds`` rounds, peak RSS): each round runs fastem and then
+    SciPy in fresh processes, so a minute of a busy host weighs on both alike."""
+    runs = {impl: [] for impl in IMPLEMENTATIONS}
+    for _ in range(rounds):
+        for impl in IMPLEMENTATIONS:
+            runs[impl].append(case_in_subprocess(impl, path, K, threads, n_iter))
+    return {impl: (statistics.median(r["seconds"] for r in cases), max(r["peak_rss"] for r in cases))
+            for impl, cases in runs.items()}
+
+
+def scale(sizes, ks, threads, out: Path, rounds: int = 3) -> list[dict]:
     rows = json.loads(out.read_text()) if out.exists() else []
     for n_ratings in sizes:
         path = dataset(n_ratings)
         R = load_ratings(path, mmap=True)
-        n_iter = 3 if n_ratings >= 50_000_000 else 5
+        large = n_ratings >= 50_000_000
+        n_iter = 3 if large else 5
         for K in ks:
             for t in threads:
                 bandwidth = read_bandwidth(t)   # just before the case: a busy host's share changes by the minute
-                fast = case_in_subprocess("fastem", path, K, t, n_iter)
-                ref = case_in_subprocess("scipy", path, K, t, n_iter)
-                row = dict(n_ratings=R.nnz, k=K, threads=t, fastem_seconds=fast["seconds"],
-                           scipy_seconds=ref["seconds"], fastem_peak_rss=fast["peak_rss"],
-                           scipy_peak_rss=ref["peak_rss"], read_bandwidth=bandwidth,
+                cases = alternating_cases(path, K, t, n_iter, 1 if large else rounds)
+                (fast, fast_rss), (ref, ref_rss) = cases["fastem"], cases["scipy"]
+                row = dict(n_ratings=R.nnz, k=K, threads=t, fastem_seconds=fast, scipy_seconds=ref,
+                           fastem_peak_rss=fast_rss, scipy_peak_rss=ref_rss, read_bandwidth=bandwidth,
                            bandwidth_floor_seconds=data_bytes(R) / bandwidth,
                            n_users=R.n_users, n_items=R.n_items, data_bytes=data_bytes(R))
                 rows = save_row(out, rows, row)
@@ -308,6 +320,7 @@ def main(argv=None):
     parser.add_argument("--ks", type=int, nargs="+", default=[4, 12, 32])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating fastem/SciPy rounds per case below 50M ratings")
     parser.add_argument("--dask", action="store_true", help="measure the Dask overhead instead")
     parser.add_argument("--gather-floor", action="store_true", help="time the E- and M-steps beside the gather floor")
     parser.add_argument("--case", nargs=4, metavar=("IMPL", "PATH", "K", "N_ITER"), help=argparse.SUPPRESS)
@@ -320,7 +333,7 @@ def main(argv=None):
     elif args.gather_floor:
         gather_floor([int(s) for s in args.sizes], args.ks, args.threads, RESULTS / "gather_floor.json")
     else:
-        scale([int(s) for s in args.sizes], args.ks, args.threads, args.out)
+        scale([int(s) for s in args.sizes], args.ks, args.threads, args.out, args.rounds)
 
 
 if __name__ == "__main__":
