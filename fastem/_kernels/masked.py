@@ -120,7 +120,7 @@ def add_to(flat, at, v):
 
 
 @njit(cache=True, error_model="numpy")
-def block_responsibilities(L, b, means_p, Kp, terms, resp_p, user_ll, small):
+def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
     """E-step of block b: its users' rows of resp_p (flat (n * Kp,), padding lanes 0) and of
     user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj over the block.
 
@@ -131,7 +131,7 @@ def block_responsibilities(L, b, means_p, Kp, terms, resp_p, user_ll, small):
     pass at K = 12 takes about a tenth less time than with per-lane scalar loops).
     """
     K = small.shape[1]
-    W = terms.shape[0] // 3
+    Kp, W = row_width(K), terms.shape[0] // 3
     indptr = L.indptr
     lo, hi = b * L.block, min(indptr.shape[0] - 1, (b + 1) * L.block)
     rows = resp_p[lo * Kp:hi * Kp]
@@ -171,7 +171,7 @@ def estep_blocks(L, means_t, log_weights, variances, resp_p):
     user_ll = np.empty(n)
     block_small = np.empty((n_blocks, 3, K))
     for b in prange(n_blocks):
-        block_responsibilities(L, b, means_p, Kp, terms, resp_p, user_ll, block_small[b])
+        block_responsibilities(L, b, means_p, terms, resp_p, user_ll, block_small[b])
     small = np.zeros((3, K))
     for b in range(n_blocks):
         small += block_small[b]
