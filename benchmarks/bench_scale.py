@@ -44,7 +44,7 @@ from fastem import datasets, load_ratings  # noqa: E402
 from fastem._base import numba_threads  # noqa: E402
 from fastem._kernels import masked  # noqa: E402
 from fastem._kernels.masked import workspace as new_workspace  # noqa: E402
-from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vload, vload_as, vstore, vzero, vzero4  # noqa: E402
+from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vload_as, vstore, vzero, vzero4  # noqa: E402
 from fastem.ratings import item_blocks  # noqa: E402
 from fastem.completion import course_start, e_step, m_step  # noqa: E402
 
@@ -240,32 +240,41 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
 
 # ---------------------------------------------------------------- the gather floor
 
+@njit(cache=True, inline="always")
+def gather_vectors(zero_a, zero_b, indptr, indices, table, Kp, u, lane):
+    """Sums of table's lanes lane.. (one vector as wide as zero_a, then one as wide as zero_b, or
+    none when zero_b is None) over user u's items, in one walk."""
+    a, b = zero_a, zero_b
+    for p in range(indptr[u], indptr[u + 1]):
+        row = np.intp(fetch(indices, p)) * Kp + lane
+        a = vadd(a, vload_as(zero_a, table, row))
+        if zero_b is not None:
+            b = vadd(b, vload_as(zero_b, table, row + WIDTH))
+    return a, b
+
+
 @njit(parallel=True, cache=True)
 def gather_rows(indptr, indices, table, Kp, block, out):
     """out (n * Kp,) <- per user, the sum of table's (d * Kp,) rows of the user's items: the
-    E-step's walk and loads (16 lanes, then 8, or 4 at Kp = 4) without its arithmetic."""
+    E-step's walks and loads (``masked.user_errors``: 16 lanes, then 12, 8 or 4) without its
+    arithmetic."""
     n = indptr.shape[0] - 1
     for b in prange(-(-n // block)):
         for u in range(b * block, min(n, (b + 1) * block)):
-            if Kp == NARROW:
-                acc = vzero4()
-                for p in range(indptr[u], indptr[u + 1]):
-                    acc = vadd(acc, vload_as(acc, table, np.intp(fetch(indices, p)) * Kp))
-                vstore(out, u * Kp, acc)
-                continue
-            lane = 0
-            while lane < Kp:
-                a, c = vzero(), vzero()
-                pair = lane + 2 * WIDTH <= Kp
-                for p in range(indptr[u], indptr[u + 1]):
-                    row = np.intp(fetch(indices, p)) * Kp + lane
-                    a = vadd(a, vload(table, row))
-                    if pair:
-                        c = vadd(c, vload(table, row + WIDTH))
-                vstore(out, u * Kp + lane, a)
-                if pair:
-                    vstore(out, u * Kp + lane + WIDTH, c)
-                lane += 2 * WIDTH if pair else WIDTH
+            at, lane = u * Kp, 0
+            while lane + 2 * WIDTH <= Kp:
+                x, y = gather_vectors(vzero(), vzero(), indptr, indices, table, Kp, u, lane)
+                vstore(out, at + lane, x)
+                vstore(out, at + lane + WIDTH, y)
+                lane += 2 * WIDTH
+            if Kp - lane == WIDTH + NARROW:
+                x, y4 = gather_vectors(vzero(), vzero4(), indptr, indices, table, Kp, u, lane)
+                vstore(out, at + lane, x)
+                vstore(out, at + lane + WIDTH, y4)
+            elif Kp - lane == WIDTH:
+                vstore(out, at + lane, gather_vectors(vzero(), None, indptr, indices, table, Kp, u, lane)[0])
+            elif Kp - lane == NARROW:
+                vstore(out, at + lane, gather_vectors(vzero4(), None, indptr, indices, table, Kp, u, lane)[0])
 
 
 def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:

@@ -78,8 +78,8 @@ def test_statistics_do_not_depend_on_threads(Xm, block, K):
             np.testing.assert_array_equal(a, b)
 
 
-def test_rows_are_four_lanes_up_to_k4_then_whole_vectors():
-    assert [masked.row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17)] == [4, 4, 8, 8, 16, 16, 16, 24]
+def test_rows_are_whole_four_lane_groups():
+    assert [masked.row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17, 20, 21)] == [4, 4, 8, 8, 12, 12, 16, 20, 20, 24]
     assert masked.workspace(10, 3).shape == (40,) and masked.workspace(10, 5).shape == (80,)
     assert masked.workspace(10, 3).ctypes.data % 64 == 0
 
