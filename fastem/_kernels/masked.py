@@ -153,7 +153,7 @@ def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
     for u in range(lo, hi):
         at = (u - lo) * Kp
         n_u = np.float64(indptr[u + 1] - indptr[u])
-        half_n = vbroadcast(0.5 * n_u)
+        count, half_n = vbroadcast(n_u), vbroadcast(0.5 * n_u)
         for c in range(0, Kp, WIDTH):
             e = vload_partial(rows, at + c, Kp - c, 0.0)
             vstore(sq, c, e)
@@ -163,7 +163,7 @@ def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
         for c in range(0, Kp, WIDTH):
             r = vload_partial(rows, at + c, Kp - c, 0.0)
             add_to(sums, c, r)
-            add_to(sums, W + c, vmul(r, vbroadcast(n_u)))
+            add_to(sums, W + c, vmul(r, count))
             add_to(sums, 2 * W + c, vmul(r, vload(sq, c)))
     for j in range(K):
         for s in range(3):

@@ -1,5 +1,5 @@
 """Eight-lane float64 vectors for Numba kernels (one AVX-512 register, or two AVX2 ones), and
-four-lane ones for rows of at most NARROW components.
+four-lane ones for the last NARROW lanes of a row (rows of the rating kernels are a multiple of 4).
 
 The hot loops of the rating kernels run over a user's ratings and, for each, over K
 components stored contiguously. LLVM will not vectorise that inner K-loop on its own (it
@@ -39,8 +39,8 @@ def padded(k):
 
 class VecType(types.Type):
     """Numba type of a local vector of ``lanes`` float64 held as one LLVM <lanes x double> value:
-    ``vec8`` (one AVX-512 register), and ``vec4`` for rows of K <= 4 components (half the cache
-    footprint of a row padded to 8 lanes)."""
+    ``vec8`` (one AVX-512 register), and ``vec4`` for the last 4 lanes of a row (K <= 4, or
+    K = 9..12 as 8 + 4 lanes: no padding to a whole 8-lane vector)."""
 
     def __init__(self, lanes):
         self.lanes = lanes
@@ -235,8 +235,8 @@ def vlow(typingctx, vector):
 def vload_partial(array, offset, count, fill):
     """Lanes i < count from array[offset + i], the others ``fill``; nothing past them is read.
 
-    A plain load when count >= WIDTH, and a plain 4-lane one widened when count == NARROW (a
-    row of K <= 4): a masked load cannot take its data from a store still in flight (it waits
+    A plain load when count >= WIDTH, and a plain 4-lane one widened when count == NARROW (the
+    last 4 lanes of a row): a masked load cannot take its data from a store still in flight (it waits
     for the store to reach the cache), and the posterior loops store a row and read it back at once."""
     if count >= WIDTH:
         return vload(array, offset)
