@@ -241,16 +241,21 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
 # ---------------------------------------------------------------- the gather floor
 
 @njit(cache=True, inline="always")
-def gather_vectors(zero_a, zero_b, indptr, indices, table, Kp, u, lane):
-    """Sums of table's lanes lane.. (one vector as wide as zero_a, then one as wide as zero_b, or
-    none when zero_b is None) over user u's items, in one walk."""
-    a, b = zero_a, zero_b
-    for p in range(indptr[u], indptr[u + 1]):
-        row = np.intp(fetch(indices, p)) * Kp + lane
-        a = vadd(a, vload_as(zero_a, table, row))
-        if zero_b is not None:
-            b = vadd(b, vload_as(zero_b, table, row + WIDTH))
-    return a, b
+def gather_vectors(zero_a, zero_b, indptr, indices, table, Kp, lo, hi, lanes, out):
+    """out[u Kp + lane ..] <- for users lo..hi-1 and lane groups lanes[0], lanes[0] + 16, .. <
+    lanes[1], the sums of table's lanes lane.. (one vector as wide as zero_a, then one as wide as
+    zero_b, or none when zero_b is None) over the user's items, one walk per user and group."""
+    for u in range(lo, hi):
+        for lane in range(lanes[0], lanes[1], 2 * WIDTH):
+            a, b = zero_a, zero_b
+            for p in range(indptr[u], indptr[u + 1]):
+                row = np.intp(fetch(indices, p)) * Kp + lane
+                a = vadd(a, vload_as(zero_a, table, row))
+                if zero_b is not None:
+                    b = vadd(b, vload_as(zero_b, table, row + WIDTH))
+            vstore(out, u * Kp + lane, a)
+            if zero_b is not None:
+                vstore(out, u * Kp + lane + WIDTH, b)
 
 
 @njit(parallel=True, cache=True)
@@ -259,22 +264,17 @@ def gather_rows(indptr, indices, table, Kp, block, out):
     E-step's walks and loads (``masked.user_errors``: 16 lanes, then 12, 8 or 4) without its
     arithmetic."""
     n = indptr.shape[0] - 1
+    lane = Kp // (2 * WIDTH) * (2 * WIDTH)
     for b in prange(-(-n // block)):
-        for u in range(b * block, min(n, (b + 1) * block)):
-            at, lane = u * Kp, 0
-            while lane + 2 * WIDTH <= Kp:
-                x, y = gather_vectors(vzero(), vzero(), indptr, indices, table, Kp, u, lane)
-                vstore(out, at + lane, x)
-                vstore(out, at + lane + WIDTH, y)
-                lane += 2 * WIDTH
-            if Kp - lane == WIDTH + NARROW:
-                x, y4 = gather_vectors(vzero(), vzero4(), indptr, indices, table, Kp, u, lane)
-                vstore(out, at + lane, x)
-                vstore(out, at + lane + WIDTH, y4)
-            elif Kp - lane == WIDTH:
-                vstore(out, at + lane, gather_vectors(vzero(), None, indptr, indices, table, Kp, u, lane)[0])
-            elif Kp - lane == NARROW:
-                vstore(out, at + lane, gather_vectors(vzero4(), None, indptr, indices, table, Kp, u, lane)[0])
+        lo, hi = b * block, min(n, (b + 1) * block)
+        if lane > 0:
+            gather_vectors(vzero(), vzero(), indptr, indices, table, Kp, lo, hi, (0, lane), out)
+        if Kp - lane == WIDTH + NARROW:
+            gather_vectors(vzero(), vzero4(), indptr, indices, table, Kp, lo, hi, (lane, Kp), out)
+        elif Kp - lane == WIDTH:
+            gather_vectors(vzero(), None, indptr, indices, table, Kp, lo, hi, (lane, Kp), out)
+        elif Kp - lane == NARROW:
+            gather_vectors(vzero4(), None, indptr, indices, table, Kp, lo, hi, (lane, Kp), out)
 
 
 def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
@@ -294,7 +294,7 @@ def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
             for t in threads:
                 with numba_threads(t):
                     row = dict(n_ratings=R.nnz, k=K, threads=t,
-                               gather_seconds=median_seconds(lambda: gather_rows(R.indptr, R.indices, table, Kp, L.block, sums), 7),
+                               gather_seconds=median_seconds(lambda: gather_rows(L.indptr, L.indices, table, Kp, L.block, sums), 7),
                                estep_seconds=median_seconds(lambda: masked.estep_blocks(
                                    L, params.means_t, params.log_weights(), params.variances, resp_p), 7),
                                mstep_seconds=median_seconds(lambda: masked.item_sums(L, resp_p, K, t), 7))

@@ -98,6 +98,28 @@ def test_item_blocks_layout():
         item_blocks(R, block=70000)
 
 
+@pytest.mark.parametrize("n_items, dtype", [(65536, np.uint16), (70000, np.int32)])
+def test_items_are_uint16_where_they_fit(n_items, dtype):
+    """The E-step reads items as uint16 up to 65536 items and as R's int32 past them; both agree with naive."""
+    rng = np.random.default_rng(1)
+    users = np.repeat(np.arange(6), 5)
+    items = np.concatenate([rng.choice(n_items - 1, 4, replace=False) for _ in range(6)])
+    items = np.insert(items, np.arange(0, 24, 4), n_items - 1)   # every user rates the last item
+    X = np.zeros((6, n_items))
+    X[users, items] = rng.integers(1, 6, users.size)
+    R = load_ratings(X)
+    L = item_blocks(R, block=4)
+    assert L.indices.dtype == dtype and np.array_equal(L.indices, R.indices)
+    means, variances, weights = rng.normal(3, 1, (3, n_items)), np.array([0.5, 1.0, 2.0]), np.array([0.2, 0.3, 0.5])
+    p = as_params(means, variances, weights)
+    ll, resp_sum, obs_weight, sq_weight, s0, s1 = masked.em_statistics(L, p.means_t, p.log_weights(), p.variances,
+                                                                      masked.workspace(6, 3))
+    post, naive_ll = naive.estep(X, X != 0, means, variances, weights)
+    assert ll == pytest.approx(naive_ll, rel=RTOL)
+    np.testing.assert_allclose(s1, X.T @ post, rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(s0, (X != 0).T @ post, rtol=RTOL, atol=1e-12)
+
+
 def test_users_per_block_follows_density():
     assert users_per_block(1200, 1200, 1_111_768) == 300           # dense: at least 4 blocks
     assert users_per_block(480_189, 17_770, 100_480_507) == 8192   # Netflix Prize: L2-sized rows

@@ -6,9 +6,10 @@ means. A user's log joint with component j is
     log w_j - n_u/2 log(2 pi var_j) - sq_uj / (2 var_j),   sq_uj = sum_{i in C_u} (x_ui - mu_ji)^2
 
 and is written once, in ``block_responsibilities``. The kernels read the ratings as
-``fastem.ratings.ItemBlocks`` (``L``), block of users by block: the E-step user by user from R's
-CSR arrays (random reads of means' d rows), the M-step's sums item by item within the block, in
-runs of equal value (random reads of the block's responsibility rows, which stay in cache).
+``fastem.ratings.ItemBlocks`` (``L``), block of users by block: the E-step user by user in R's
+CSR order (items as uint16 where they fit; random reads of means' d rows), the M-step's sums
+item by item within the block, in runs of equal value (random reads of the block's
+responsibility rows, which stay in cache).
 Per-user rows (squared errors, then responsibilities) live in one flat (n * Kp,) array of rows
 padded to Kp lanes, a multiple of 4, so the K-loops run as whole vectors (``simd``): 8-lane
 vectors and at most one 4-lane one per row (K = 4: one 32-byte row; K = 12: 96 bytes, 8 + 4
@@ -53,33 +54,38 @@ def add_squared_difference(acc, x, means_p, at):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def user_error_vector(zero, L, u, means_p, Kp, lane):
-    """Lanes lane.. of user u's squared errors (as many as zero's: a Vec8 or a Vec4), as two
+def error_vectors(zero, indptr, indices, values, lo, hi, means_p, Kp, lane, rows):
+    """rows[(u - lo) Kp + lane ..] <- lanes lane.. of users lo..hi-1's squared errors (as many as
+    zero's: a Vec8 or a Vec4; indptr, indices, values: ``ItemBlocks``' CSR arrays), each as two
     partial sums (even and odd ratings) in flight: one vector's fused sum alone would wait on the
     addition's latency at every rating."""
-    indptr, indices, values = L.indptr, L.indices, L.values
-    even, odd = zero, zero
-    p, end = indptr[u], indptr[u + 1]
-    while p + 1 < end:
-        even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-        odd = add_squared_difference(odd, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
-        p += 2
-    if p < end:
-        even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-    return vadd(even, odd)
+    for u in range(lo, hi):
+        even, odd = zero, zero
+        p, end = indptr[u], indptr[u + 1]
+        while p + 1 < end:
+            even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+            odd = add_squared_difference(odd, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
+            p += 2
+        if p < end:
+            even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+        vstore(rows, (u - lo) * Kp + lane, vadd(even, odd))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def user_error_pair(zero_a, zero_b, L, u, means_p, Kp, lane):
-    """Lanes lane.. of user u's squared errors as two vectors (widths those of zero_a, zero_b: an
-    8-lane one, then an 8- or a 4-lane one) in one walk over the user's ratings."""
-    indptr, indices, values = L.indptr, L.indices, L.values
-    ea, eb = zero_a, zero_b
-    for p in range(indptr[u], indptr[u + 1]):
-        row, x = np.intp(fetch(indices, p)) * Kp + lane, np.float64(fetch(values, p))
-        ea = add_squared_difference(ea, x, means_p, row)
-        eb = add_squared_difference(eb, x, means_p, row + WIDTH)
-    return ea, eb
+def error_pairs(zero_a, zero_b, indptr, indices, values, lo, hi, means_p, Kp, lanes, rows):
+    """``error_vectors`` for the lane groups lanes[0], lanes[0] + 16, .. < lanes[1] of two vectors
+    each (widths those of zero_a, zero_b: an 8-lane one, then an 8- or a 4-lane one), one walk
+    over a user's ratings per group."""
+    for u in range(lo, hi):
+        for lane in range(lanes[0], lanes[1], 2 * WIDTH):
+            ea, eb = zero_a, zero_b
+            for p in range(indptr[u], indptr[u + 1]):
+                row, x = np.intp(fetch(indices, p)) * Kp + lane, np.float64(fetch(values, p))
+                ea = add_squared_difference(ea, x, means_p, row)
+                eb = add_squared_difference(eb, x, means_p, row + WIDTH)
+            at = (u - lo) * Kp + lane
+            vstore(rows, at, ea)
+            vstore(rows, at + WIDTH, eb)
 
 
 @njit(cache=True, error_model="numpy")
@@ -87,27 +93,23 @@ def user_errors(L, lo, hi, means_p, Kp, rows):
     """rows (flat, a Kp-row per user lo..hi-1) <- each user's squared errors to the means
     (means_p (d * Kp,)), summed over the user's ratings in item order by fused multiply-adds:
     16 lanes at a time as two 8-lane sums, then the last 12 lanes as an 8- and a 4-lane sum
-    (``user_error_pair``), or the last 8 or 4 as one vector (``user_error_vector``).
+    (``error_pairs``), or the last 8 or 4 as one vector (``error_vectors``).
 
-    Users are read from R's CSR arrays, so the random reads are of means' rows (d of them, kept
-    in cache) and nothing is written per rating.
+    Users are read in R's CSR order, so the random reads are of means' rows (d of them, kept
+    in cache) and nothing is written per rating. Each helper walks all the users for its lanes:
+    an inlined helper that takes arrays and loops costs each array a reference count up and down
+    (two atomic operations) per call, which, called per user, took 4-7% of the E-step at K = 4.
     """
-    for u in range(lo, hi):
-        at = (u - lo) * Kp
-        lane = 0
-        while lane + 2 * WIDTH <= Kp:
-            ea, eb = user_error_pair(vzero(), vzero(), L, u, means_p, Kp, lane)
-            vstore(rows, at + lane, ea)
-            vstore(rows, at + lane + WIDTH, eb)
-            lane += 2 * WIDTH
-        if Kp - lane == WIDTH + NARROW:
-            ea, eb4 = user_error_pair(vzero(), vzero4(), L, u, means_p, Kp, lane)
-            vstore(rows, at + lane, ea)
-            vstore(rows, at + lane + WIDTH, eb4)
-        elif Kp - lane == WIDTH:
-            vstore(rows, at + lane, user_error_vector(vzero(), L, u, means_p, Kp, lane))
-        elif Kp - lane == NARROW:
-            vstore(rows, at + lane, user_error_vector(vzero4(), L, u, means_p, Kp, lane))
+    indptr, indices, values = L.indptr, L.indices, L.values
+    lane = Kp // (2 * WIDTH) * (2 * WIDTH)   # after the 16-lane groups
+    if lane > 0:
+        error_pairs(vzero(), vzero(), indptr, indices, values, lo, hi, means_p, Kp, (0, lane), rows)
+    if Kp - lane == WIDTH + NARROW:
+        error_pairs(vzero(), vzero4(), indptr, indices, values, lo, hi, means_p, Kp, (lane, Kp), rows)
+    elif Kp - lane == WIDTH:
+        error_vectors(vzero(), indptr, indices, values, lo, hi, means_p, Kp, lane, rows)
+    elif Kp - lane == NARROW:
+        error_vectors(vzero4(), indptr, indices, values, lo, hi, means_p, Kp, lane, rows)
 
 
 @njit(cache=True, error_model="numpy")
@@ -218,76 +220,84 @@ def squared_errors(L, means_t):
 # ---------------------------------------------------------------- M-step sums per item
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_item_vector(zero, L, b, i, lane, resp_p, Kp, s0, s1):
-    """Lanes lane.. of item i's rows of s0 and s1 (as many as zero's: a Vec8 or a Vec4) += block
-    b's runs of item i: per run of value x, s0 += S and s1 += x S, S the run's sum of
-    responsibilities taken as two interleaved partial sums (two additions in flight)."""
-    d = L.n_items
-    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
-    row, base = i * Kp + lane, b * L.block * Kp + lane
-    a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
-    for r in range(segments[b * d + i], segments[b * d + i + 1]):
-        ra, qa = zero, zero
-        p, end = runs[r], runs[r + 1]
-        while p + 1 < end:
-            ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
-            qa = vadd(qa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
-            p += 2
-        if p < end:
-            ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
-        ra = vadd(ra, qa)
-        a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
-    vstore(s0, row, a0)
-    vstore(s1, row, a1)
+def odd_tail(zero, resp_p, base, users, Kp, p, end):
+    """The row of users[p] when one rating of the run is left (p = end - 1), else zeros (p = end),
+    without a branch: a run's parity is random, so a branch would be mispredicted half the time.
+    r * 1.0 = r and r * 0.0 = +0.0 exactly, so sums do not change."""
+    row = vload_as(zero, resp_p, base + np.intp(fetch(users, end - 1)) * Kp)
+    return vmul(row, vbroadcast_as(zero, np.float64(end - p)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_item_pair(zero_a, zero_b, L, b, i, lane, resp_p, Kp, s0, s1):
-    """``add_item_vector`` for two vectors at once (widths those of zero_a, zero_b: an 8-lane
-    one, then an 8- or a 4-lane one), so each run is walked once."""
-    d = L.n_items
-    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
-    row, base = i * Kp + lane, b * L.block * Kp + lane
-    a0, b0 = vload_as(zero_a, s0, row), vload_as(zero_b, s0, row + WIDTH)
-    a1, b1 = vload_as(zero_a, s1, row), vload_as(zero_b, s1, row + WIDTH)
-    for r in range(segments[b * d + i], segments[b * d + i + 1]):
-        ra, rb, qa, qb = zero_a, zero_b, zero_a, zero_b
-        p, end = runs[r], runs[r + 1]
-        while p + 1 < end:
-            at, at2 = base + np.intp(fetch(users, p)) * Kp, base + np.intp(fetch(users, p + 1)) * Kp
-            ra, rb = vadd(ra, vload_as(zero_a, resp_p, at)), vadd(rb, vload_as(zero_b, resp_p, at + WIDTH))
-            qa, qb = vadd(qa, vload_as(zero_a, resp_p, at2)), vadd(qb, vload_as(zero_b, resp_p, at2 + WIDTH))
-            p += 2
-        if p < end:
-            at = base + np.intp(fetch(users, p)) * Kp
-            ra, rb = vadd(ra, vload_as(zero_a, resp_p, at)), vadd(rb, vload_as(zero_b, resp_p, at + WIDTH))
-        ra, rb, x = vadd(ra, qa), vadd(rb, qb), run_values[r]
-        a0, b0 = vadd(a0, ra), vadd(b0, rb)
-        a1, b1 = vadd(a1, vmul(ra, vbroadcast_as(zero_a, x))), vadd(b1, vmul(rb, vbroadcast_as(zero_b, x)))
-    vstore(s0, row, a0)
-    vstore(s0, row + WIDTH, b0)
-    vstore(s1, row, a1)
-    vstore(s1, row + WIDTH, b1)
+def add_item_vectors(zero, segments, runs, run_values, users, b, block, lo, hi, lane, resp_p, Kp, s0, s1):
+    """Lanes lane.. of items lo..hi-1's rows of s0 and s1 (as many as zero's: a Vec8 or a Vec4)
+    += block b's runs of each item (``ItemBlocks``' segments, runs, run_values, users; ``block``
+    users per block): per run of value x, s0 += S and s1 += x S, S the run's sum of
+    responsibilities taken as two interleaved partial sums (two additions in flight)."""
+    d, base = s0.shape[0] // Kp, b * block * Kp + lane
+    for i in range(lo, hi):
+        row = i * Kp + lane
+        a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
+        for r in range(segments[b * d + i], segments[b * d + i + 1]):
+            ra, qa = zero, zero
+            p, end = runs[r], runs[r + 1]
+            while p + 1 < end:
+                ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
+                qa = vadd(qa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
+                p += 2
+            ra = vadd(vadd(ra, odd_tail(zero, resp_p, base, users, Kp, p, end)), qa)
+            a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
+        vstore(s0, row, a0)
+        vstore(s1, row, a1)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add_item_pairs(zero_a, zero_b, segments, runs, run_values, users, b, block, lo, hi, lanes, resp_p, Kp, s0, s1):
+    """``add_item_vectors`` for the lane groups lanes[0], lanes[0] + 16, .. < lanes[1] of two
+    vectors each (widths those of zero_a, zero_b: an 8-lane one, then an 8- or a 4-lane one), each
+    run walked once per group."""
+    d = s0.shape[0] // Kp
+    for i in range(lo, hi):
+        for lane in range(lanes[0], lanes[1], 2 * WIDTH):
+            row, base = i * Kp + lane, b * block * Kp + lane
+            a0, b0 = vload_as(zero_a, s0, row), vload_as(zero_b, s0, row + WIDTH)
+            a1, b1 = vload_as(zero_a, s1, row), vload_as(zero_b, s1, row + WIDTH)
+            for r in range(segments[b * d + i], segments[b * d + i + 1]):
+                ra, rb, qa, qb = zero_a, zero_b, zero_a, zero_b
+                p, end = runs[r], runs[r + 1]
+                while p + 1 < end:
+                    at, at2 = base + np.intp(fetch(users, p)) * Kp, base + np.intp(fetch(users, p + 1)) * Kp
+                    ra, rb = vadd(ra, vload_as(zero_a, resp_p, at)), vadd(rb, vload_as(zero_b, resp_p, at + WIDTH))
+                    qa, qb = vadd(qa, vload_as(zero_a, resp_p, at2)), vadd(qb, vload_as(zero_b, resp_p, at2 + WIDTH))
+                    p += 2
+                ra = vadd(vadd(ra, odd_tail(zero_a, resp_p, base, users, Kp, p, end)), qa)
+                rb = vadd(vadd(rb, odd_tail(zero_b, resp_p, base + WIDTH, users, Kp, p, end)), qb)
+                x = run_values[r]
+                a0, b0 = vadd(a0, ra), vadd(b0, rb)
+                a1, b1 = vadd(a1, vmul(ra, vbroadcast_as(zero_a, x))), vadd(b1, vmul(rb, vbroadcast_as(zero_b, x)))
+            vstore(s0, row, a0)
+            vstore(s0, row + WIDTH, b0)
+            vstore(s1, row, a1)
+            vstore(s1, row + WIDTH, b1)
 
 
 @njit(cache=True, error_model="numpy")
 def add_item_range(L, lo, hi, resp_p, Kp, s0, s1):
     """Items lo..hi-1: s0[i] += sum_u r_u and s1[i] += sum_u r_u x_ui (Kp-rows of flat s0, s1;
     resp_p flat (n * Kp,)), block by block, run by run: 16 lanes at a time as two 8-lane vectors,
-    then the last 12 lanes as an 8- and a 4-lane one (``add_item_pair``), or the last 8 or 4 as
-    one vector (``add_item_vector``)."""
+    then the last 12 lanes as an 8- and a 4-lane one (``add_item_pairs``), or the last 8 or 4 as
+    one vector (``add_item_vectors``). The helpers walk all the items of a block (see ``user_errors``)."""
+    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
+    lane = Kp // (2 * WIDTH) * (2 * WIDTH)   # after the 16-lane groups
     for b in range(-(-(L.indptr.shape[0] - 1) // L.block)):
-        for i in range(lo, hi):
-            lane = 0
-            while lane + 2 * WIDTH <= Kp:
-                add_item_pair(vzero(), vzero(), L, b, i, lane, resp_p, Kp, s0, s1)
-                lane += 2 * WIDTH
-            if Kp - lane == WIDTH + NARROW:
-                add_item_pair(vzero(), vzero4(), L, b, i, lane, resp_p, Kp, s0, s1)
-            elif Kp - lane == WIDTH:
-                add_item_vector(vzero(), L, b, i, lane, resp_p, Kp, s0, s1)
-            elif Kp - lane == NARROW:
-                add_item_vector(vzero4(), L, b, i, lane, resp_p, Kp, s0, s1)
+        if lane > 0:
+            add_item_pairs(vzero(), vzero(), segments, runs, run_values, users, b, L.block, lo, hi, (0, lane), resp_p, Kp, s0, s1)
+        if Kp - lane == WIDTH + NARROW:
+            add_item_pairs(vzero(), vzero4(), segments, runs, run_values, users, b, L.block, lo, hi, (lane, Kp), resp_p, Kp, s0, s1)
+        elif Kp - lane == WIDTH:
+            add_item_vectors(vzero(), segments, runs, run_values, users, b, L.block, lo, hi, lane, resp_p, Kp, s0, s1)
+        elif Kp - lane == NARROW:
+            add_item_vectors(vzero4(), segments, runs, run_values, users, b, L.block, lo, hi, lane, resp_p, Kp, s0, s1)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
