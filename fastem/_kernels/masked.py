@@ -56,36 +56,48 @@ def add_squared_difference(acc, x, means_p, at):
 @njit(cache=True, error_model="numpy", inline="always")
 def error_vectors(zero, indptr, indices, values, lo, hi, means_p, Kp, lane, rows):
     """rows[(u - lo) Kp + lane ..] <- lanes lane.. of users lo..hi-1's squared errors (as many as
-    zero's: a Vec8 or a Vec4; indptr, indices, values: ``ItemBlocks``' CSR arrays), each as two
-    partial sums (even and odd ratings) in flight: one vector's fused sum alone would wait on the
-    addition's latency at every rating."""
+    zero's: a Vec8 or a Vec4; indptr, indices, values: ``ItemBlocks``' CSR arrays), each as four
+    partial sums (ratings p = 0, 1, 2, 3 mod 4, added as (0 + 1) + (2 + 3)) in flight: a fused
+    sum waits on the multiply-add's latency (4 cycles), longer than the loads of a rating take."""
     for u in range(lo, hi):
-        even, odd = zero, zero
+        e0, e1, e2, e3 = zero, zero, zero, zero
         p, end = indptr[u], indptr[u + 1]
-        while p + 1 < end:
-            even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-            odd = add_squared_difference(odd, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
-            p += 2
-        if p < end:
-            even = add_squared_difference(even, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-        vstore(rows, (u - lo) * Kp + lane, vadd(even, odd))
+        while p + 3 < end:
+            e0 = add_squared_difference(e0, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+            e1 = add_squared_difference(e1, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
+            e2 = add_squared_difference(e2, np.float64(fetch(values, p + 2)), means_p, np.intp(fetch(indices, p + 2)) * Kp + lane)
+            e3 = add_squared_difference(e3, np.float64(fetch(values, p + 3)), means_p, np.intp(fetch(indices, p + 3)) * Kp + lane)
+            p += 4
+        while p < end:
+            e0 = add_squared_difference(e0, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+            p += 1
+        vstore(rows, (u - lo) * Kp + lane, vadd(vadd(e0, e1), vadd(e2, e3)))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add_row_errors(ea, eb, x, means_p, row):
+    """(ea, eb) + one rating's squared differences to a row's two vectors (at row, row + 8)."""
+    return add_squared_difference(ea, x, means_p, row), add_squared_difference(eb, x, means_p, row + WIDTH)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def error_pairs(zero_a, zero_b, indptr, indices, values, lo, hi, means_p, Kp, lanes, rows):
     """``error_vectors`` for the lane groups lanes[0], lanes[0] + 16, .. < lanes[1] of two vectors
     each (widths those of zero_a, zero_b: an 8-lane one, then an 8- or a 4-lane one), one walk
-    over a user's ratings per group."""
+    over a user's ratings per group, each vector as two partial sums (even and odd ratings)."""
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
-            ea, eb = zero_a, zero_b
-            for p in range(indptr[u], indptr[u + 1]):
-                row, x = np.intp(fetch(indices, p)) * Kp + lane, np.float64(fetch(values, p))
-                ea = add_squared_difference(ea, x, means_p, row)
-                eb = add_squared_difference(eb, x, means_p, row + WIDTH)
+            ea, eb, oa, ob = zero_a, zero_b, zero_a, zero_b
+            p, end = indptr[u], indptr[u + 1]
+            while p + 1 < end:
+                ea, eb = add_row_errors(ea, eb, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+                oa, ob = add_row_errors(oa, ob, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
+                p += 2
+            if p < end:
+                ea, eb = add_row_errors(ea, eb, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
             at = (u - lo) * Kp + lane
-            vstore(rows, at, ea)
-            vstore(rows, at + WIDTH, eb)
+            vstore(rows, at, vadd(ea, oa))
+            vstore(rows, at + WIDTH, vadd(eb, ob))
 
 
 @njit(cache=True, error_model="numpy")
@@ -239,13 +251,20 @@ def add_item_vectors(zero, segments, runs, run_values, users, b, block, lo, hi, 
         row = i * Kp + lane
         a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
         for r in range(segments[b * d + i], segments[b * d + i + 1]):
-            ra, qa = zero, zero
+            ra, qa, ta, wa = zero, zero, zero, zero
             p, end = runs[r], runs[r + 1]
+            while p + 3 < end:
+                ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
+                qa = vadd(qa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
+                ta = vadd(ta, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 2)) * Kp))
+                wa = vadd(wa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 3)) * Kp))
+                p += 4
             while p + 1 < end:
                 ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
                 qa = vadd(qa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
                 p += 2
             ra = vadd(vadd(ra, odd_tail(zero, resp_p, base, users, Kp, p, end)), qa)
+            ra = vadd(ra, vadd(ta, wa))
             a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
         vstore(s0, row, a0)
         vstore(s1, row, a1)
