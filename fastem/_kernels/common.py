@@ -8,6 +8,16 @@ from .simd import (WIDTH, vadd, vbroadcast, vexp_normal, vflush, vload_partial, 
                    vsub, vsum, vzero)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def softmax_vector(x):
+    """(softmax of the Vec8 x, log-sum-exp of x): ``normalize_log`` of one vector held in a register
+    (-inf lanes get 0, results below the smallest normal float64 0)."""
+    shift = vmax_lanes(x)
+    e = vexp_normal(vsub(x, vbroadcast(shift)))
+    norm = vsum(e)
+    return vflush(vmul(e, vbroadcast(1.0 / norm)), SMALLEST_NORMAL), shift + np.log(norm)
+
+
 @njit(cache=True, error_model="numpy")
 def normalize_log(values, at, count):
     """values[at : at + count] <- the softmax of the log values there; returns their log-sum-exp.
@@ -18,6 +28,10 @@ def normalize_log(values, at, count):
     any sum of posteriors, and sums that meet subnormal numbers run many times slower on x86.
     Lanes holding -inf (padding) get 0; a partial last block is read and written masked.
     """
+    if count <= WIDTH:
+        probabilities, log_sum = softmax_vector(vload_partial(values, at, count, -np.inf))
+        vstore_partial(values, at, count, probabilities)
+        return log_sum
     top = vbroadcast(-np.inf)
     for block in range(0, count, WIDTH):
         top = vmax(top, vload_partial(values, at + block, count - block, -np.inf))

@@ -22,7 +22,7 @@ per-block totals are added in block order. No result depends on the thread count
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .common import balanced_parts, normalize_log
+from .common import balanced_parts, normalize_log, softmax_vector
 from .simd import (NARROW, WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
                    vload, vload_as, vload_partial, vmul, vstore, vstore_partial, vsub, vzero, vzero4)
 
@@ -145,25 +145,60 @@ def add_to(flat, at, v):
     vstore(flat, at, vadd(vload(flat, at), v))
 
 
-@njit(cache=True, error_model="numpy")
-def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
-    """E-step of block b: its users' rows of resp_p (flat (n * Kp,), padding lanes 0) and of
-    user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj over the block.
+@njit(cache=True, error_model="numpy", inline="always")
+def log_joint(terms, c, e, half_n):
+    """Lanes c..c+7 of a user's log joint (a Vec8) from its squared errors e there and n_u / 2
+    (broadcast): log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j), terms from ``component_terms``."""
+    W = terms.shape[0] // 3
+    return vsub(vsub(vload(terms, c), vmul(half_n, vload(terms, W + c))), vmul(e, vload(terms, 2 * W + c)))
 
-    A user's log joint with component j, n_u ratings and squared error sq_j (terms from
-    ``component_terms``): log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j), eight lanes at a
-    time. The scratch rows (sq, sums) are whole vectors, so what one step stores the next loads
-    without a masked access, which would wait for the store to reach the cache (the posterior
-    pass at K = 12 takes about a tenth less time than with per-lane scalar loops).
-    """
-    K = small.shape[1]
-    Kp, W = row_width(K), terms.shape[0] // 3
-    indptr = L.indptr
-    lo, hi = b * L.block, min(indptr.shape[0] - 1, (b + 1) * L.block)
-    rows = resp_p[lo * Kp:hi * Kp]
-    user_errors(L, lo, hi, means_p, Kp, rows)
+
+@njit(cache=True, error_model="numpy", inline="always")
+def user_posterior(indptr, u, lo, terms, rows, Kp, user_ll):
+    """User u's row when it is one vector (K <= 8): its squared errors e (in rows, block from
+    user lo) become its responsibilities r, user_ll[u] its log-likelihood; returns (r, e, n_u
+    broadcast), all held in registers."""
+    at = (u - lo) * Kp
+    n_u = np.float64(indptr[u + 1] - indptr[u])
+    e = vload_partial(rows, at, Kp, 0.0)
+    r, user_ll[u] = softmax_vector(log_joint(terms, 0, e, vbroadcast(0.5 * n_u)))
+    vstore_partial(rows, at, Kp, r)
+    return r, e, vbroadcast(n_u)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add_user_sums(sums, r, e, count):
+    """(sum r, sum r n_u, sum r sq) + one user's terms (three Vec8)."""
+    s_r, s_n, s_sq = sums
+    return vadd(s_r, r), vadd(s_n, vmul(r, count)), vadd(s_sq, vmul(r, e))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def posteriors_in_registers(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
+    """``block_responsibilities``' posteriors when a row is one vector (K <= 8), in registers (no
+    scratch row is stored and read back), two users at a time so that their dependency chains
+    (exponentials, sums, a division) overlap: 0.89-0.94x the E-step's time at K = 4."""
+    s = (vzero(), vzero(), vzero())
+    u = lo
+    while u + 1 < hi:
+        r, e, n = user_posterior(indptr, u, lo, terms, rows, Kp, user_ll)
+        r2, e2, n2 = user_posterior(indptr, u + 1, lo, terms, rows, Kp, user_ll)
+        s = add_user_sums(add_user_sums(s, r, e, n), r2, e2, n2)
+        u += 2
+    if u < hi:
+        r, e, n = user_posterior(indptr, u, lo, terms, rows, Kp, user_ll)
+        s = add_user_sums(s, r, e, n)
+    for k in range(3):
+        vstore(sums, k * WIDTH, s[k])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
+    """``block_responsibilities``' posteriors for rows of several vectors, eight lanes at a time.
+    The scratch rows (sq, sums) are whole vectors, so what one step stores the next loads without
+    a masked access, which would wait for the store to reach the cache."""
+    W = terms.shape[0] // 3
     sq = aligned_zeros(W)
-    sums = aligned_zeros(3 * W)
     for u in range(lo, hi):
         at = (u - lo) * Kp
         n_u = np.float64(indptr[u + 1] - indptr[u])
@@ -171,14 +206,31 @@ def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
         for c in range(0, Kp, WIDTH):
             e = vload_partial(rows, at + c, Kp - c, 0.0)
             vstore(sq, c, e)
-            log_joint = vsub(vsub(vload(terms, c), vmul(half_n, vload(terms, W + c))), vmul(e, vload(terms, 2 * W + c)))
-            vstore_partial(rows, at + c, Kp - c, log_joint)
+            vstore_partial(rows, at + c, Kp - c, log_joint(terms, c, e, half_n))
         user_ll[u] = normalize_log(rows, at, Kp)
         for c in range(0, Kp, WIDTH):
             r = vload_partial(rows, at + c, Kp - c, 0.0)
             add_to(sums, c, r)
             add_to(sums, W + c, vmul(r, count))
             add_to(sums, 2 * W + c, vmul(r, vload(sq, c)))
+
+
+@njit(cache=True, error_model="numpy")
+def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
+    """E-step of block b: its users' rows of resp_p (flat (n * Kp,), padding lanes 0) and of
+    user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj over the block,
+    each added user by user."""
+    K = small.shape[1]
+    Kp, W = row_width(K), terms.shape[0] // 3
+    indptr = L.indptr
+    lo, hi = b * L.block, min(indptr.shape[0] - 1, (b + 1) * L.block)
+    rows = resp_p[lo * Kp:hi * Kp]
+    user_errors(L, lo, hi, means_p, Kp, rows)
+    sums = aligned_zeros(3 * W)
+    if W == WIDTH:
+        posteriors_in_registers(indptr, lo, hi, terms, rows, Kp, user_ll, sums)
+    else:
+        posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums)
     for j in range(K):
         for s in range(3):
             small[s, j] = sums[s * W + j]
