@@ -54,6 +54,12 @@ def add_squared_difference(acc, x, means_p, at):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def add_rating_error(acc, values, indices, p, means_p, Kp, lane):
+    """acc + rating p's squared difference to lanes lane.. of its item's row of means_p."""
+    return add_squared_difference(acc, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def error_vectors(zero, indptr, indices, values, lo, hi, means_p, Kp, lane, rows):
     """rows[(u - lo) Kp + lane ..] <- lanes lane.. of users lo..hi-1's squared errors (as many as
     zero's: a Vec8 or a Vec4; indptr, indices, values: ``ItemBlocks``' CSR arrays), each as four
@@ -63,20 +69,22 @@ def error_vectors(zero, indptr, indices, values, lo, hi, means_p, Kp, lane, rows
         e0, e1, e2, e3 = zero, zero, zero, zero
         p, end = indptr[u], indptr[u + 1]
         while p + 3 < end:
-            e0 = add_squared_difference(e0, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-            e1 = add_squared_difference(e1, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
-            e2 = add_squared_difference(e2, np.float64(fetch(values, p + 2)), means_p, np.intp(fetch(indices, p + 2)) * Kp + lane)
-            e3 = add_squared_difference(e3, np.float64(fetch(values, p + 3)), means_p, np.intp(fetch(indices, p + 3)) * Kp + lane)
+            e0 = add_rating_error(e0, values, indices, p, means_p, Kp, lane)
+            e1 = add_rating_error(e1, values, indices, p + 1, means_p, Kp, lane)
+            e2 = add_rating_error(e2, values, indices, p + 2, means_p, Kp, lane)
+            e3 = add_rating_error(e3, values, indices, p + 3, means_p, Kp, lane)
             p += 4
         while p < end:
-            e0 = add_squared_difference(e0, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+            e0 = add_rating_error(e0, values, indices, p, means_p, Kp, lane)
             p += 1
         vstore(rows, (u - lo) * Kp + lane, vadd(vadd(e0, e1), vadd(e2, e3)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_row_errors(ea, eb, x, means_p, row):
-    """(ea, eb) + one rating's squared differences to a row's two vectors (at row, row + 8)."""
+def add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane):
+    """(ea, eb) + rating p's squared differences to its item's row of means_p, lanes lane.. and
+    lane + 8.. (one index and one value read for both)."""
+    row, x = np.intp(fetch(indices, p)) * Kp + lane, np.float64(fetch(values, p))
     return add_squared_difference(ea, x, means_p, row), add_squared_difference(eb, x, means_p, row + WIDTH)
 
 
@@ -90,11 +98,11 @@ def error_pairs(zero_a, zero_b, indptr, indices, values, lo, hi, means_p, Kp, la
             ea, eb, oa, ob = zero_a, zero_b, zero_a, zero_b
             p, end = indptr[u], indptr[u + 1]
             while p + 1 < end:
-                ea, eb = add_row_errors(ea, eb, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
-                oa, ob = add_row_errors(oa, ob, np.float64(fetch(values, p + 1)), means_p, np.intp(fetch(indices, p + 1)) * Kp + lane)
+                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane)
+                oa, ob = add_rating_errors(oa, ob, values, indices, p + 1, means_p, Kp, lane)
                 p += 2
             if p < end:
-                ea, eb = add_row_errors(ea, eb, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane)
             at = (u - lo) * Kp + lane
             vstore(rows, at, vadd(ea, oa))
             vstore(rows, at + WIDTH, vadd(eb, ob))
@@ -284,12 +292,18 @@ def squared_errors(L, means_t):
 # ---------------------------------------------------------------- M-step sums per item
 
 @njit(cache=True, error_model="numpy", inline="always")
+def user_row(zero, resp_p, base, users, p, Kp):
+    """As many lanes as zero's (a Vec8 or a Vec4) of the responsibility row of rating p's user
+    (users[p] within the block whose rows start at resp_p[base])."""
+    return vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def odd_tail(zero, resp_p, base, users, Kp, p, end):
     """The row of users[p] when one rating of the run is left (p = end - 1), else zeros (p = end),
     without a branch: a run's parity is random, so a branch would be mispredicted half the time.
     r * 1.0 = r and r * 0.0 = +0.0 exactly, so sums do not change."""
-    row = vload_as(zero, resp_p, base + np.intp(fetch(users, end - 1)) * Kp)
-    return vmul(row, vbroadcast_as(zero, np.float64(end - p)))
+    return vmul(user_row(zero, resp_p, base, users, end - 1, Kp), vbroadcast_as(zero, np.float64(end - p)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -297,7 +311,7 @@ def add_item_vectors(zero, segments, runs, run_values, users, b, block, lo, hi, 
     """Lanes lane.. of items lo..hi-1's rows of s0 and s1 (as many as zero's: a Vec8 or a Vec4)
     += block b's runs of each item (``ItemBlocks``' segments, runs, run_values, users; ``block``
     users per block): per run of value x, s0 += S and s1 += x S, S the run's sum of
-    responsibilities taken as two interleaved partial sums (two additions in flight)."""
+    responsibilities taken as four interleaved partial sums (four additions in flight)."""
     d, base = s0.shape[0] // Kp, b * block * Kp + lane
     for i in range(lo, hi):
         row = i * Kp + lane
@@ -306,17 +320,13 @@ def add_item_vectors(zero, segments, runs, run_values, users, b, block, lo, hi, 
             ra, qa, ta, wa = zero, zero, zero, zero
             p, end = runs[r], runs[r + 1]
             while p + 3 < end:
-                ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
-                qa = vadd(qa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
-                ta = vadd(ta, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 2)) * Kp))
-                wa = vadd(wa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 3)) * Kp))
+                ra, qa = vadd(ra, user_row(zero, resp_p, base, users, p, Kp)), vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
+                ta, wa = vadd(ta, user_row(zero, resp_p, base, users, p + 2, Kp)), vadd(wa, user_row(zero, resp_p, base, users, p + 3, Kp))
                 p += 4
-            while p + 1 < end:
-                ra = vadd(ra, vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp))
-                qa = vadd(qa, vload_as(zero, resp_p, base + np.intp(fetch(users, p + 1)) * Kp))
+            if p + 1 < end:
+                ra, qa = vadd(ra, user_row(zero, resp_p, base, users, p, Kp)), vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
                 p += 2
-            ra = vadd(vadd(ra, odd_tail(zero, resp_p, base, users, Kp, p, end)), qa)
-            ra = vadd(ra, vadd(ta, wa))
+            ra = vadd(vadd(vadd(ra, odd_tail(zero, resp_p, base, users, Kp, p, end)), qa), vadd(ta, wa))
             a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
         vstore(s0, row, a0)
         vstore(s1, row, a1)
@@ -337,9 +347,8 @@ def add_item_pairs(zero_a, zero_b, segments, runs, run_values, users, b, block, 
                 ra, rb, qa, qb = zero_a, zero_b, zero_a, zero_b
                 p, end = runs[r], runs[r + 1]
                 while p + 1 < end:
-                    at, at2 = base + np.intp(fetch(users, p)) * Kp, base + np.intp(fetch(users, p + 1)) * Kp
-                    ra, rb = vadd(ra, vload_as(zero_a, resp_p, at)), vadd(rb, vload_as(zero_b, resp_p, at + WIDTH))
-                    qa, qb = vadd(qa, vload_as(zero_a, resp_p, at2)), vadd(qb, vload_as(zero_b, resp_p, at2 + WIDTH))
+                    ra, rb = vadd(ra, user_row(zero_a, resp_p, base, users, p, Kp)), vadd(rb, user_row(zero_b, resp_p, base + WIDTH, users, p, Kp))
+                    qa, qb = vadd(qa, user_row(zero_a, resp_p, base, users, p + 1, Kp)), vadd(qb, user_row(zero_b, resp_p, base + WIDTH, users, p + 1, Kp))
                     p += 2
                 ra = vadd(vadd(ra, odd_tail(zero_a, resp_p, base, users, Kp, p, end)), qa)
                 rb = vadd(vadd(rb, odd_tail(zero_b, resp_p, base + WIDTH, users, Kp, p, end)), qb)
