@@ -184,16 +184,9 @@ def add_user_sums(sums, r, e, count):
 @njit(cache=True, error_model="numpy", inline="always")
 def posteriors_in_registers(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
     """``block_responsibilities``' posteriors when a row is one vector (K <= 8), in registers (no
-    scratch row is stored and read back), two users at a time so that their dependency chains
-    (exponentials, sums, a division) overlap: 0.89-0.94x the E-step's time at K = 4."""
+    scratch row is stored and read back)."""
     s = (vzero(), vzero(), vzero())
-    u = lo
-    while u + 1 < hi:
-        r, e, n = user_posterior(indptr, u, lo, terms, rows, Kp, user_ll)
-        r2, e2, n2 = user_posterior(indptr, u + 1, lo, terms, rows, Kp, user_ll)
-        s = add_user_sums(add_user_sums(s, r, e, n), r2, e2, n2)
-        u += 2
-    if u < hi:
+    for u in range(lo, hi):
         r, e, n = user_posterior(indptr, u, lo, terms, rows, Kp, user_ll)
         s = add_user_sums(s, r, e, n)
     for k in range(3):
