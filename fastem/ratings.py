@@ -223,8 +223,8 @@ def users_per_block(n_users: int, n_items: int, nnz: int) -> int:
 
 
 def item_blocks(R: RatingMatrix, block: int | None = None) -> ItemBlocks:
-    """R's ratings as ``ItemBlocks``, built once per matrix and kept (4 bytes per rating: users
-    and items as uint16, plus 8 bytes and a value per run of equal ratings). ``block`` overrides
+    """R's ratings as ``ItemBlocks``, built once per matrix and kept (per rating 2 bytes for its
+    user and, up to 65536 items, 2 for its item; 8 bytes and a value per run of equal ratings). ``block`` overrides
     ``users_per_block`` (tests); such a layout is not kept."""
     if block is not None:
         if not 1 <= block <= 65536:
