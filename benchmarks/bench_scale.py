@@ -328,7 +328,8 @@ def main(argv=None):
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
     parser.add_argument("--ks", type=int, nargs="+", default=[4, 12, 32])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
+    parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/scale.json, "
+                        "gather_floor.json with --gather-floor, dask.json with --dask)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating fastem/SciPy rounds per case below 50M ratings")
     parser.add_argument("--dask", action="store_true", help="measure the Dask overhead instead")
     parser.add_argument("--gather-floor", action="store_true", help="time the E- and M-steps beside the gather floor")
@@ -338,11 +339,11 @@ def main(argv=None):
         impl, path, K, n_iter = args.case
         print(json.dumps(run_case(impl, path, int(K), int(n_iter))))
     elif args.dask:
-        print(json.dumps(dask_overhead(1_000_000, 12, 12, RESULTS / "dask.json")))
+        print(json.dumps(dask_overhead(1_000_000, 12, 12, args.out or RESULTS / "dask.json")))
     elif args.gather_floor:
-        gather_floor([int(s) for s in args.sizes], args.ks, args.threads, RESULTS / "gather_floor.json")
+        gather_floor([int(s) for s in args.sizes], args.ks, args.threads, args.out or RESULTS / "gather_floor.json")
     else:
-        scale([int(s) for s in args.sizes], args.ks, args.threads, args.out, args.rounds)
+        scale([int(s) for s in args.sizes], args.ks, args.threads, args.out or RESULTS / "scale.json", args.rounds)
 
 
 if __name__ == "__main__":

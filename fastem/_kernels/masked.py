@@ -5,7 +5,7 @@ means. A user's log joint with component j is
 
     log w_j - n_u/2 log(2 pi var_j) - sq_uj / (2 var_j),   sq_uj = sum_{i in C_u} (x_ui - mu_ji)^2
 
-and is written once, in ``block_responsibilities``. The kernels read the ratings as
+and is written once, in ``log_joint``. The kernels read the ratings as
 ``fastem.ratings.ItemBlocks`` (``L``), block of users by block: the E-step user by user in R's
 CSR order (items as uint16 where they fit; random reads of means' d rows), the M-step's sums
 item by item within the block, in runs of equal value (random reads of the block's
@@ -60,11 +60,12 @@ def add_rating_error(acc, values, indices, p, means_p, Kp, lane):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def error_vectors(zero, indptr, indices, values, lo, hi, means_p, Kp, lane, rows):
+def error_vectors(zero, L, lo, hi, means_p, Kp, lane, rows):
     """rows[(u - lo) Kp + lane ..] <- lanes lane.. of users lo..hi-1's squared errors (as many as
-    zero's: a Vec8 or a Vec4; indptr, indices, values: ``ItemBlocks``' CSR arrays), each as four
-    partial sums (ratings p = 0, 1, 2, 3 mod 4, added as (0 + 1) + (2 + 3)) in flight: a fused
-    sum waits on the multiply-add's latency (4 cycles), longer than the loads of a rating take."""
+    zero's: a Vec8 or a Vec4), each as four partial sums (ratings p = 0, 1, 2, 3 mod 4, added as
+    (0 + 1) + (2 + 3)) in flight: a fused sum waits on the multiply-add's latency (4 cycles),
+    longer than the loads of a rating take."""
+    indptr, indices, values = L.indptr, L.indices, L.values
     for u in range(lo, hi):
         e0, e1, e2, e3 = zero, zero, zero, zero
         p, end = indptr[u], indptr[u + 1]
@@ -89,10 +90,11 @@ def add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def error_pairs(zero_a, zero_b, indptr, indices, values, lo, hi, means_p, Kp, lanes, rows):
+def error_pairs(zero_a, zero_b, L, lo, hi, means_p, Kp, lanes, rows):
     """``error_vectors`` for the lane groups lanes[0], lanes[0] + 16, .. < lanes[1] of two vectors
     each (widths those of zero_a, zero_b: an 8-lane one, then an 8- or a 4-lane one), one walk
     over a user's ratings per group, each vector as two partial sums (even and odd ratings)."""
+    indptr, indices, values = L.indptr, L.indices, L.values
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
             ea, eb, oa, ob = zero_a, zero_b, zero_a, zero_b
@@ -120,16 +122,15 @@ def user_errors(L, lo, hi, means_p, Kp, rows):
     an inlined helper that takes arrays and loops costs each array a reference count up and down
     (two atomic operations) per call, which, called per user, took 4-7% of the E-step at K = 4.
     """
-    indptr, indices, values = L.indptr, L.indices, L.values
     lane = Kp // (2 * WIDTH) * (2 * WIDTH)   # after the 16-lane groups
     if lane > 0:
-        error_pairs(vzero(), vzero(), indptr, indices, values, lo, hi, means_p, Kp, (0, lane), rows)
+        error_pairs(vzero(), vzero(), L, lo, hi, means_p, Kp, (0, lane), rows)
     if Kp - lane == WIDTH + NARROW:
-        error_pairs(vzero(), vzero4(), indptr, indices, values, lo, hi, means_p, Kp, (lane, Kp), rows)
+        error_pairs(vzero(), vzero4(), L, lo, hi, means_p, Kp, (lane, Kp), rows)
     elif Kp - lane == WIDTH:
-        error_vectors(vzero(), indptr, indices, values, lo, hi, means_p, Kp, lane, rows)
+        error_vectors(vzero(), L, lo, hi, means_p, Kp, lane, rows)
     elif Kp - lane == NARROW:
-        error_vectors(vzero4(), indptr, indices, values, lo, hi, means_p, Kp, lane, rows)
+        error_vectors(vzero4(), L, lo, hi, means_p, Kp, lane, rows)
 
 
 @njit(cache=True, error_model="numpy")
@@ -300,12 +301,12 @@ def odd_tail(zero, resp_p, base, users, Kp, p, end):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_item_vectors(zero, segments, runs, run_values, users, b, block, lo, hi, lane, resp_p, Kp, s0, s1):
+def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
     """Lanes lane.. of items lo..hi-1's rows of s0 and s1 (as many as zero's: a Vec8 or a Vec4)
-    += block b's runs of each item (``ItemBlocks``' segments, runs, run_values, users; ``block``
-    users per block): per run of value x, s0 += S and s1 += x S, S the run's sum of
+    += block b's runs of each item: per run of value x, s0 += S and s1 += x S, S the run's sum of
     responsibilities taken as four interleaved partial sums (four additions in flight)."""
-    d, base = s0.shape[0] // Kp, b * block * Kp + lane
+    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
+    d, base = L.n_items, b * L.block * Kp + lane
     for i in range(lo, hi):
         row = i * Kp + lane
         a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
@@ -313,11 +314,14 @@ def add_item_vectors(zero, segments, runs, run_values, users, b, block, lo, hi, 
             ra, qa, ta, wa = zero, zero, zero, zero
             p, end = runs[r], runs[r + 1]
             while p + 3 < end:
-                ra, qa = vadd(ra, user_row(zero, resp_p, base, users, p, Kp)), vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
-                ta, wa = vadd(ta, user_row(zero, resp_p, base, users, p + 2, Kp)), vadd(wa, user_row(zero, resp_p, base, users, p + 3, Kp))
+                ra = vadd(ra, user_row(zero, resp_p, base, users, p, Kp))
+                qa = vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
+                ta = vadd(ta, user_row(zero, resp_p, base, users, p + 2, Kp))
+                wa = vadd(wa, user_row(zero, resp_p, base, users, p + 3, Kp))
                 p += 4
             if p + 1 < end:
-                ra, qa = vadd(ra, user_row(zero, resp_p, base, users, p, Kp)), vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
+                ra = vadd(ra, user_row(zero, resp_p, base, users, p, Kp))
+                qa = vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
                 p += 2
             ra = vadd(vadd(vadd(ra, odd_tail(zero, resp_p, base, users, Kp, p, end)), qa), vadd(ta, wa))
             a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
@@ -326,22 +330,25 @@ def add_item_vectors(zero, segments, runs, run_values, users, b, block, lo, hi, 
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_item_pairs(zero_a, zero_b, segments, runs, run_values, users, b, block, lo, hi, lanes, resp_p, Kp, s0, s1):
+def add_item_pairs(zero_a, zero_b, L, b, lo, hi, lanes, resp_p, Kp, s0, s1):
     """``add_item_vectors`` for the lane groups lanes[0], lanes[0] + 16, .. < lanes[1] of two
     vectors each (widths those of zero_a, zero_b: an 8-lane one, then an 8- or a 4-lane one), each
     run walked once per group."""
-    d = s0.shape[0] // Kp
+    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
+    d = L.n_items
     for i in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
-            row, base = i * Kp + lane, b * block * Kp + lane
+            row, base = i * Kp + lane, b * L.block * Kp + lane
             a0, b0 = vload_as(zero_a, s0, row), vload_as(zero_b, s0, row + WIDTH)
             a1, b1 = vload_as(zero_a, s1, row), vload_as(zero_b, s1, row + WIDTH)
             for r in range(segments[b * d + i], segments[b * d + i + 1]):
                 ra, rb, qa, qb = zero_a, zero_b, zero_a, zero_b
                 p, end = runs[r], runs[r + 1]
                 while p + 1 < end:
-                    ra, rb = vadd(ra, user_row(zero_a, resp_p, base, users, p, Kp)), vadd(rb, user_row(zero_b, resp_p, base + WIDTH, users, p, Kp))
-                    qa, qb = vadd(qa, user_row(zero_a, resp_p, base, users, p + 1, Kp)), vadd(qb, user_row(zero_b, resp_p, base + WIDTH, users, p + 1, Kp))
+                    ra = vadd(ra, user_row(zero_a, resp_p, base, users, p, Kp))
+                    rb = vadd(rb, user_row(zero_b, resp_p, base + WIDTH, users, p, Kp))
+                    qa = vadd(qa, user_row(zero_a, resp_p, base, users, p + 1, Kp))
+                    qb = vadd(qb, user_row(zero_b, resp_p, base + WIDTH, users, p + 1, Kp))
                     p += 2
                 ra = vadd(vadd(ra, odd_tail(zero_a, resp_p, base, users, Kp, p, end)), qa)
                 rb = vadd(vadd(rb, odd_tail(zero_b, resp_p, base + WIDTH, users, Kp, p, end)), qb)
@@ -360,17 +367,16 @@ def add_item_range(L, lo, hi, resp_p, Kp, s0, s1):
     resp_p flat (n * Kp,)), block by block, run by run: 16 lanes at a time as two 8-lane vectors,
     then the last 12 lanes as an 8- and a 4-lane one (``add_item_pairs``), or the last 8 or 4 as
     one vector (``add_item_vectors``). The helpers walk all the items of a block (see ``user_errors``)."""
-    segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
     lane = Kp // (2 * WIDTH) * (2 * WIDTH)   # after the 16-lane groups
     for b in range(-(-(L.indptr.shape[0] - 1) // L.block)):
         if lane > 0:
-            add_item_pairs(vzero(), vzero(), segments, runs, run_values, users, b, L.block, lo, hi, (0, lane), resp_p, Kp, s0, s1)
+            add_item_pairs(vzero(), vzero(), L, b, lo, hi, (0, lane), resp_p, Kp, s0, s1)
         if Kp - lane == WIDTH + NARROW:
-            add_item_pairs(vzero(), vzero4(), segments, runs, run_values, users, b, L.block, lo, hi, (lane, Kp), resp_p, Kp, s0, s1)
+            add_item_pairs(vzero(), vzero4(), L, b, lo, hi, (lane, Kp), resp_p, Kp, s0, s1)
         elif Kp - lane == WIDTH:
-            add_item_vectors(vzero(), segments, runs, run_values, users, b, L.block, lo, hi, lane, resp_p, Kp, s0, s1)
+            add_item_vectors(vzero(), L, b, lo, hi, lane, resp_p, Kp, s0, s1)
         elif Kp - lane == NARROW:
-            add_item_vectors(vzero4(), segments, runs, run_values, users, b, L.block, lo, hi, lane, resp_p, Kp, s0, s1)
+            add_item_vectors(vzero4(), L, b, lo, hi, lane, resp_p, Kp, s0, s1)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
