@@ -62,7 +62,7 @@ def cmd_fit(args) -> int:
         gold = _load(args.gold)[1] if args.gold in NAMED else load_ratings(args.gold).to_dense()
     if gold is not None and gold.shape != R.shape:
         raise ValueError(f"--gold has shape {gold.shape}, the data has {R.shape}")
-    params = dict(init=args.init, covariance=args.covariance, n_threads=args.threads, tol=args.tol)
+    params = dict(init=args.init, covariance=args.covariance, n_threads=args.threads, tol=args.tol, passes=args.passes)
     rows = select_k(R, ks=args.k, seeds=args.seeds, n_jobs=args.jobs, results=args.results, **params)
     out = []
     for row in rows:
@@ -100,11 +100,11 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    """``fastem bench``: seconds per EM iteration on the given data for each K and thread count."""
+    """``fastem bench``: seconds per EM iteration on the given data for each K, thread count and passes."""
     from . import speed
 
     R, _ = _load(args.data)
-    rows = speed.report(R, args.k, args.threads, args.iterations)
+    rows = speed.report(R, args.k, args.threads, args.iterations, args.passes)
     print(json.dumps(rows, indent=1) if args.json else speed.format_report(rows))
     return 0
 
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--json", action="store_true", help="print one JSON array, an object per K")
     fit.add_argument("--threads", type=int, default=None, help="Numba threads (default: all cores)")
     fit.add_argument("--jobs", type=int, default=1, help="fits run at once, in threads (default 1)")
+    fit.add_argument("--passes", type=int, default=2, choices=[1, 2],
+                     help="sweeps over the ratings per iteration: 2 (default, faster) or 1 (nothing laid out, least memory)")
     fit.add_argument("--results", help="JSON-lines file: each finished fit is appended; fits already in it are "
                                        "not redone, so an interrupted run resumes")
     fit.set_defaults(run=cmd_fit)
@@ -206,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("data", help="ratings file (.txt dense, .csv/.tsv triplets, .npz) or " + ", ".join(NAMED))
     bench.add_argument("-k", type=int, nargs="+", default=[12], help="numbers of components (default: 12)")
     bench.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="Numba thread counts (default: 1 2)")
+    bench.add_argument("--passes", type=int, nargs="+", default=[2], choices=[1, 2],
+                       help="sweeps over the ratings per iteration to time (default: 2)")
     bench.add_argument("--iterations", type=int, default=10, help="timed EM iterations per case (default 10)")
     bench.add_argument("--json", action="store_true", help="print one JSON array, an object per case")
     bench.set_defaults(run=cmd_bench)

@@ -49,9 +49,9 @@ def _block_file(path):
     return load_ratings(path, mmap=True)
 
 
-def _block_statistics(block, params, n_threads):
+def _block_statistics(block, params, n_threads, passes):
     with numba_threads(n_threads):
-        stats, ll = completion.e_step(block, params)
+        stats, ll = completion.e_step(block, params, passes=passes)
     return tuple(stats), float(ll)
 
 
@@ -141,7 +141,7 @@ def _start_sketch(client, futures, users_per_block, n_items, moments, K, seed) -
 
 def fit(client, source, n_components: int = 12, seeds=(0,), *, init: str = "course", tol: float = 1e-6,
         max_iter: int = 1000, min_variance: float = 0.25, min_mean_weight: float = 1.0,
-        n_blocks: int | None = None, n_threads: int | None = 1, callback=None) -> MixtureCompleter:
+        n_blocks: int | None = None, n_threads: int | None = 1, passes: int = 2, callback=None) -> MixtureCompleter:
     """Fit a spherical MixtureCompleter on a Dask cluster; returns it fitted.
 
     Parameters
@@ -156,6 +156,8 @@ def fit(client, source, n_components: int = 12, seeds=(0,), *, init: str = "cour
     n_blocks : user blocks (default: 2 per worker); ignored for a list of block files.
     n_threads : Numba threads per block task (default 1: the workers' threads run blocks side by side;
         None leaves each worker's Numba setting).
+    passes : sweeps over a block's ratings per iteration, as in MixtureCompleter (1: a worker lays
+        nothing out, so it holds only its blocks' own arrays).
     callback : ``callback(iteration, log_likelihood, params)`` after each iteration (``fastem.em.run``).
 
     The returned model has every fitted attribute of ``MixtureCompleter.fit`` (``resp_`` gathered
@@ -170,6 +172,7 @@ def fit(client, source, n_components: int = 12, seeds=(0,), *, init: str = "cour
     min_mean_weight = check_float("min_mean_weight", min_mean_weight, minimum=0.0)
     seeds = seed_list(seeds, 1, None)
     n_threads = check_threads(n_threads)
+    passes = completion.check_passes(passes)
     n_blocks = check_int("n_blocks", 2 * n_workers if n_blocks is None else n_blocks, minimum=1)
     futures, users_per_block, n_items = _submit_blocks(client, source, n_blocks)
     n_users = int(users_per_block.sum())
@@ -182,7 +185,7 @@ def fit(client, source, n_components: int = 12, seeds=(0,), *, init: str = "cour
         return completion.floor_variances(start(sketch, K, seed), min_variance)
 
     def e_step(params):
-        parts = client.gather([client.submit(_block_statistics, f, params, n_threads, pure=False) for f in futures])
+        parts = client.gather([client.submit(_block_statistics, f, params, n_threads, passes, pure=False) for f in futures])
         stats = reduce(_add, (p[0] for p in parts))
         return stats, sum(p[1] for p in parts)
 
@@ -192,7 +195,7 @@ def fit(client, source, n_components: int = 12, seeds=(0,), *, init: str = "cour
     best, _ = em.fit_best(initialize, e_step, m_step, seeds, converged=em.relative_tolerance(tol),
                           max_iter=max_iter, callback=callback)
     model = MixtureCompleter(n_components=K, seeds=seeds, init=init, tol=tol, max_iter=max_iter,
-                             min_variance=min_variance, min_mean_weight=min_mean_weight)
+                             min_variance=min_variance, min_mean_weight=min_mean_weight, passes=passes)
     model.mixture_ = best.params
     model.n_users_, model.n_items_ = n_users, n_items
     model.resp_ = np.concatenate(client.gather([client.submit(_block_responsibilities, f, model)

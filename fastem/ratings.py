@@ -235,6 +235,22 @@ def item_blocks(R: RatingMatrix, block: int | None = None) -> ItemBlocks:
     return R._by_item
 
 
+class CsrBlocks(NamedTuple):
+    """R's own CSR arrays (not copies) in blocks of ``block`` users: what the one-sweep EM pass
+    (``_kernels.one_pass``) and the E-step alone read. Nothing is laid out."""
+
+    block: int
+    n_items: int
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+
+
+def csr_blocks(R: RatingMatrix) -> CsrBlocks:
+    """R as ``CsrBlocks`` of ``users_per_block`` users."""
+    return CsrBlocks(users_per_block(R.n_users, R.n_items, R.nnz), R.n_items, R.indptr, R.indices, R.values)
+
+
 def _item_blocks(R: RatingMatrix, block: int) -> ItemBlocks:
     arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
     return ItemBlocks(block, R.n_items, R.indptr, compact_items(R), R.values,

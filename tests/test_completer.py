@@ -155,6 +155,9 @@ def test_cli_fit_json_with_gold(tmp_path, capsys):
     assert 0 < rows[1]["rmse"] < 2
     assert main(["fit", str(tmp_path / "x.txt"), "-k", "2", "--seeds", "0"]) == 0
     assert "best K by BIC: 2" in capsys.readouterr().out
+    assert main(["fit", str(tmp_path / "x.txt"), "-k", "2", "--seeds", "0-2", "--passes", "1", "--json"]) == 0
+    one_pass = json.loads(capsys.readouterr().out)[0]
+    assert one_pass["log_likelihood"] == pytest.approx(expected[1]["log_likelihood"], rel=1e-12)
 
 
 def test_cli_errors(tmp_path, capsys):
@@ -186,6 +189,9 @@ def test_cli_bench_reports_every_case(tmp_path, capsys):
         assert 0 < fastest <= median and r["ns_per_rating"] == pytest.approx(1e9 * median / R.nnz)
     assert main(["bench", str(tmp_path / "x.txt"), "--threads", "1"]) == 0
     assert "ms/iter" in capsys.readouterr().out
+    assert main(["bench", str(tmp_path / "x.txt"), "-k", "3", "--threads", "1", "--passes", "2", "1",
+                 "--iterations", "2", "--json"]) == 0
+    assert [(r["k"], r["passes"]) for r in json.loads(capsys.readouterr().out)] == [(3, 2), (3, 1)]
     assert main(["bench", str(tmp_path / "x.txt"), "-k", "41"]) == 2
     assert "K must be in 1..40" in capsys.readouterr().err
     assert main(["bench", str(tmp_path / "x.txt"), "--iterations", "0"]) == 2

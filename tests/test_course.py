@@ -4,6 +4,7 @@ import pytest
 
 import course_solutions
 from fastem import load_ratings, rmse
+from fastem._base import numba_threads
 from fastem._kernels import masked
 from fastem.completion import MixtureCompleter, course_start, e_step, m_step
 from fastem.datasets import netflix, toy
@@ -99,3 +100,15 @@ def test_netflix_same_fit_with_one_and_two_threads(netflix_data):
     np.testing.assert_array_equal(one.means_, two.means_)
     np.testing.assert_array_equal(one.variances_, two.variances_)
     np.testing.assert_allclose(one.predict_proba(R), two.predict_proba(R), rtol=1e-10, atol=1e-300)
+
+
+def test_netflix_reproduction_in_one_pass(netflix_data):
+    """The one-sweep pass (passes=1) reaches the course's K = 12 fit too, whatever the threads."""
+    R, gold = netflix_data
+    k12 = MixtureCompleter(12, seeds=[1], passes=1).fit(R)
+    assert k12.log_likelihood_ == pytest.approx(-1390234.4223, abs=5e-5)
+    assert rmse(k12.fill(R), gold) == pytest.approx(0.4804908505, abs=5e-11)
+    with numba_threads(1):
+        stats, ll = e_step(R, k12.mixture_, passes=1)
+    with numba_threads(2):
+        assert e_step(R, k12.mixture_, passes=1)[1] == ll

@@ -55,6 +55,15 @@ def test_in_memory_source_equals_the_single_machine_fit(client, ratings, single)
     np.testing.assert_allclose(got.predict(users, items), single["course"].predict(users, items), rtol=1e-9)
 
 
+def test_one_pass_blocks_equal_the_single_machine_fit(client, ratings, single):
+    """Workers that sweep their blocks once (passes=1) reach the two-pass single-machine fit."""
+    got = fd.fit(client, ratings, 3, **FIT, n_blocks=3, passes=1)
+    assert_same_fit(got, single["course"])
+    assert got.passes == 1
+    with pytest.raises(ValueError, match="passes must be one of"):
+        fd.fit(client, ratings, 3, passes=3)
+
+
 def test_saved_file_and_block_files_equal_the_single_machine_fit(client, ratings, single, tmp_path):
     ratings.save(tmp_path / "all.npz")
     assert_same_fit(fd.fit(client, tmp_path / "all.npz", 3, **FIT, init="random"), single["random"])

@@ -449,3 +449,22 @@ def vfma(typingctx, a, b, c):
     def codegen(context, builder, signature, args):
         return _fma(builder, *args)
     return a(a, a, a), codegen
+
+
+@intrinsic
+def prefetch_for_write(typingctx, array, offset):
+    """Ask for the cache line holding array[offset] ahead of a store to it (llvm.prefetch, write,
+    keep in all levels). A hint only: it never faults, so offset may lie anywhere in the array."""
+    _check_float64_array(array)
+
+    def codegen(context, builder, signature, args):
+        offset = context.cast(builder, args[1], signature.args[1], types.intp)
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        byte = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
+                                                  "llvm.prefetch.p0i8")
+        builder.call(prefetch, [builder.bitcast(builder.gep(data, [offset]), byte), ir.Constant(i32, 1),
+                                ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return types.none(array, offset), codegen
