@@ -1,9 +1,10 @@
-"""Scaling: one EM iteration of MixtureCompleter (completion.e_step + m_step) beside the SciPy-sparse
-reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matrices.
+"""Scaling: one EM iteration of MixtureCompleter (completion.e_step + m_step), in two passes (the
+default) and in one (passes=1), beside the SciPy-sparse reference (benchmarks/scipy_reference.py),
+on planted Netflix-Prize-shaped matrices.
 
     python benchmarks/bench_scale.py --sizes 1e6 1e7 1e8 --ks 4 12 32 --threads 1 2
         each case in fresh subprocesses (median seconds per iteration; below 50M ratings the median of
-        3 rounds of fastem then SciPy, --rounds; peak RSS of the processes);
+        3 rounds of fastem, fastem in one pass, then SciPy, --rounds; peak RSS of the processes);
         rows merged into benchmarks/results/scale.json, a chart beside it where matplotlib is present
     python benchmarks/bench_scale.py --gather-floor --sizes 1e7 1e8 --ks 4 12 32 --threads 1 2
         the E-step and the M-step of fastem timed apart, beside a loop that only gathers and adds
@@ -15,8 +16,8 @@ reference (benchmarks/scipy_reference.py), on planted Netflix-Prize-shaped matri
     pytest benchmarks/bench_scale.py
         the 1M-rating, K = 12 iteration of both, side by side in one pytest-benchmark session
 
-Rows of scale.json: n_ratings, k, threads, fastem_seconds, scipy_seconds, fastem_peak_rss,
-scipy_peak_rss (bytes), read_bandwidth (bytes per second this machine streams with the case's
+Rows of scale.json: n_ratings, k, threads, fastem_seconds, one_pass_seconds, scipy_seconds,
+fastem_peak_rss, one_pass_peak_rss, scipy_peak_rss (bytes), read_bandwidth (bytes per second this machine streams with the case's
 threads, measured by ``read_bandwidth`` just before the case), bandwidth_floor_seconds (one read of the
 stored ratings at that rate), plus n_users, n_items, data_bytes. Planted matrices are generated
 once and kept in $FASTEM_BENCH_DIR (default /tmp/fastem-bench).
@@ -43,10 +44,9 @@ import scipy_reference  # noqa: E402
 from fastem import datasets, load_ratings  # noqa: E402
 from fastem._base import numba_threads  # noqa: E402
 from fastem._kernels import masked  # noqa: E402
-from fastem._kernels.masked import workspace as new_workspace  # noqa: E402
 from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vload_as, vstore, vzero, vzero4  # noqa: E402
 from fastem.ratings import item_blocks  # noqa: E402
-from fastem.completion import course_start, e_step, m_step  # noqa: E402
+from fastem.completion import course_start, e_step, m_step, new_workspace  # noqa: E402
 
 NETFLIX = dict(n_users=480_189, n_items=17_770, n_ratings=100_480_507)
 RESULTS = Path(__file__).parent / "results"
@@ -98,13 +98,13 @@ def read_bandwidth(threads: int, n_bytes: int = 1 << 30, repeats: int = 5) -> fl
 
 # ---------------------------------------------------------------- one iteration of each implementation
 
-def fastem_iteration(R, K: int):
+def fastem_iteration(R, K: int, passes: int = 2):
     """A closure running one MixtureCompleter iteration from the course's start (its workspace
     allocated once, as ``fit`` does)."""
-    params, workspace = course_start(R, K, 0), new_workspace(R.n_users, K)
+    params, workspace = course_start(R, K, 0), new_workspace(R, K, passes)
 
     def iteration():
-        stats, _ = e_step(R, params, workspace)
+        stats, _ = e_step(R, params, workspace, passes)
         return m_step(stats, params, R.n_users, 0.25, 1.0)
     return iteration
 
@@ -120,7 +120,11 @@ def scipy_iteration(R, K: int):
     return iteration
 
 
-IMPLEMENTATIONS = {"fastem": fastem_iteration, "scipy": scipy_iteration}
+def one_pass_iteration(R, K: int):
+    return fastem_iteration(R, K, passes=1)
+
+
+IMPLEMENTATIONS = {"fastem": fastem_iteration, "one_pass": one_pass_iteration, "scipy": scipy_iteration}
 
 
 def median_seconds(run, repeats: int) -> float:
@@ -169,8 +173,8 @@ def save_row(out: Path, rows: list[dict], row: dict) -> list[dict]:
 
 
 def alternating_cases(path: Path, K: int, threads: int, n_iter: int, rounds: int) -> dict:
-    """impl -> (median seconds over ``rounds`` rounds, peak RSS): each round runs fastem and then
-    SciPy in fresh processes, so a minute of a busy host weighs on both alike."""
+    """impl -> (median seconds over ``rounds`` rounds, peak RSS): each round runs fastem, fastem in
+    one pass and then SciPy in fresh processes, so a minute of a busy host weighs on all alike."""
     runs = {impl: [] for impl in IMPLEMENTATIONS}
     for _ in range(rounds):
         for impl in IMPLEMENTATIONS:
@@ -190,9 +194,10 @@ def scale(sizes, ks, threads, out: Path, rounds: int = 3) -> list[dict]:
             for t in threads:
                 bandwidth = read_bandwidth(t)   # just before the case: a busy host's share changes by the minute
                 cases = alternating_cases(path, K, t, n_iter, 1 if large else rounds)
-                (fast, fast_rss), (ref, ref_rss) = cases["fastem"], cases["scipy"]
-                row = dict(n_ratings=R.nnz, k=K, threads=t, fastem_seconds=fast, scipy_seconds=ref,
-                           fastem_peak_rss=fast_rss, scipy_peak_rss=ref_rss, read_bandwidth=bandwidth,
+                (fast, fast_rss), (one, one_rss), (ref, ref_rss) = (cases[i] for i in ("fastem", "one_pass", "scipy"))
+                row = dict(n_ratings=R.nnz, k=K, threads=t, fastem_seconds=fast, one_pass_seconds=one,
+                           scipy_seconds=ref, fastem_peak_rss=fast_rss, one_pass_peak_rss=one_rss,
+                           scipy_peak_rss=ref_rss, read_bandwidth=bandwidth,
                            bandwidth_floor_seconds=data_bytes(R) / bandwidth,
                            n_users=R.n_users, n_items=R.n_items, data_bytes=data_bytes(R))
                 rows = save_row(out, rows, row)
@@ -223,7 +228,7 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
         return statistics.median(np.diff(stamps)[1:])   # the first includes loading and compilation
 
     with numba_threads(2):
-        workspace = new_workspace(R.n_users, K)
+        workspace = new_workspace(R, K)
         single = per_iteration(lambda cb: em.run(course_start(R, K, 0), lambda p: e_step(R, p, workspace),
                                                  lambda s, p: m_step(s, p, R.n_users, 0.25, 1.0),
                                                  converged=lambda old, new: False, max_iter=n_iter, callback=cb))
@@ -287,7 +292,7 @@ def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
         L = item_blocks(R)
         for K in ks:
             params = course_start(R, K, 0)
-            resp_p = new_workspace(R.n_users, K)
+            resp_p = masked.workspace(R.n_users, K)
             params = m_step(e_step(R, params, resp_p)[0], params, R.n_users, 0.25, 1.0)
             Kp = masked.row_width(K)
             table, sums = masked.pad_columns(params.means_t, 0.0, Kp), aligned_zeros(R.n_users * Kp)
@@ -312,6 +317,13 @@ def million():
 @pytest.mark.benchmark(group="one EM iteration, 1M planted ratings, K=12")
 def test_iteration_fastem_1m(benchmark, million):
     iteration = fastem_iteration(million, 12)
+    iteration()
+    benchmark(iteration)
+
+
+@pytest.mark.benchmark(group="one EM iteration, 1M planted ratings, K=12")
+def test_iteration_fastem_one_pass_1m(benchmark, million):
+    iteration = one_pass_iteration(million, 12)
     iteration()
     benchmark(iteration)
 

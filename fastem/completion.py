@@ -123,15 +123,19 @@ def rating_blocks(R: RatingMatrix, passes: int):
     return item_blocks(R) if passes == 2 else csr_blocks(R)
 
 
+def new_workspace(R: RatingMatrix, K: int, passes: int = 2) -> np.ndarray:
+    """The flat float64 workspace the statistics pass(es) overwrite (a fit allocates it once)."""
+    return masked.workspace(R.n_users, K) if passes == 2 else one_pass.workspace(csr_blocks(R), K)
+
+
 def e_step(R: RatingMatrix, params: SphericalMixture, workspace: np.ndarray | None = None, passes: int = 2):
     """One EM iteration's statistics (``masked.em_statistics``, or ``one_pass.em_statistics``
     when passes = 1): (statistics tuple, log-likelihood of R under params).
 
-    ``workspace``: ``masked.workspace(n_users, K)``, that the pass overwrites (a fit allocates it
-    once instead of once per iteration).
+    ``workspace``: ``new_workspace(R, K, passes)``.
     """
     if workspace is None:
-        workspace = masked.workspace(R.n_users, params.weights.shape[0])
+        workspace = new_workspace(R, params.weights.shape[0], passes)
     statistics = masked.em_statistics if passes == 2 else one_pass.em_statistics
     ll, *stats = statistics(rating_blocks(R, passes), params.means_t, params.log_weights(), params.variances, workspace)
     return stats, ll
@@ -218,7 +222,7 @@ class MixtureCompleter(Estimator):
         min_mean_weight = check_float("min_mean_weight", self.min_mean_weight, minimum=0.0)
         seeds = seed_list(self.seeds, self.n_init, self.random_state)
         passes = check_passes(self.passes)
-        workspace = masked.workspace(R.n_users, K)
+        workspace = new_workspace(R, K, passes)
 
         def initialize(seed):
             return floor_variances(start(R, K, seed), min_variance)

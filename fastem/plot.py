@@ -132,9 +132,10 @@ def history(histories, out_png, ylabel: str = "log-likelihood", title: str = "")
 
 def scaling(results_json_path, out_png, title: str = "") -> Path:
     """Seconds per EM iteration against the number of ratings (log-log), one line per (K, threads)
-    for fastem (solid) and the SciPy reference (dashed), from the benchmark's JSON list of rows
-    {n_ratings, k, threads, fastem_seconds, scipy_seconds, ...}; peak memory on a second panel
-    when the rows have fastem_peak_rss."""
+    for fastem (solid), fastem in one pass (dotted, where rows have one_pass_seconds) and the SciPy
+    reference (dashed), from the benchmark's JSON list of rows {n_ratings, k, threads,
+    fastem_seconds, scipy_seconds, ...}; peak memory on a second panel when the rows have
+    fastem_peak_rss (one pass dotted)."""
     path = Path(results_json_path)
     try:
         rows = json.loads(path.read_text())
@@ -142,7 +143,8 @@ def scaling(results_json_path, out_png, title: str = "") -> Path:
         for r in rows:
             groups.setdefault((int(r["k"]), int(r["threads"])), []).append(
                 (float(r["n_ratings"]), float(r["fastem_seconds"]), float(r.get("scipy_seconds", np.nan)),
-                 float(r.get("fastem_peak_rss", np.nan))))
+                 float(r.get("fastem_peak_rss", np.nan)), float(r.get("one_pass_seconds", np.nan)),
+                 float(r.get("one_pass_peak_rss", np.nan))))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a list of scaling rows with n_ratings, k, threads, fastem_seconds "
                          f"({type(e).__name__}: {e})") from None
@@ -155,12 +157,16 @@ def scaling(results_json_path, out_png, title: str = "") -> Path:
         ax, ax_mem = fig.subplots(1, 2)
     colors = _colors(len(groups))
     for color, ((k, threads), points) in zip(colors, sorted(groups.items())):
-        n, fast, ref, rss = np.array(sorted(points)).T
+        n, fast, ref, rss, one, one_rss = np.array(sorted(points)).T
         ax.loglog(n, fast, "o-", color=color, label=f"fastem K={k}, {threads} thr")
+        if np.isfinite(one).any():
+            ax.loglog(n, one, "^:", color=color, label=f"fastem 1 pass K={k}, {threads} thr")
         if np.isfinite(ref).any():
             ax.loglog(n, ref, "s--", color=color, alpha=0.7, label=f"scipy K={k}, {threads} thr")
         if memory:
             ax_mem.semilogx(n, rss / 2**20, "o-", color=color, label=f"K={k}, {threads} thr")
+            if np.isfinite(one_rss).any():
+                ax_mem.semilogx(n, one_rss / 2**20, "^:", color=color, label=f"1 pass K={k}, {threads} thr")
     ax.set_xlabel("observed ratings")
     ax.set_ylabel("seconds per EM iteration")
     ax.legend(fontsize="small")

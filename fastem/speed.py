@@ -11,7 +11,6 @@ import time
 
 from . import completion
 from ._base import numba_threads
-from ._kernels.masked import workspace as new_workspace
 from ._validation import check_int
 from .ratings import RatingMatrix, item_blocks
 
@@ -26,7 +25,7 @@ def layout_seconds(R: RatingMatrix) -> float:
 def iteration_seconds(R: RatingMatrix, K: int, n_iter: int, seed: int = 0, passes: int = 2) -> list[float]:
     """Wall seconds of ``n_iter`` EM iterations (statistics pass(es) and M-step) from the course's start."""
     params = completion.floor_variances(completion.course_start(R, K, seed), 0.25)
-    workspace = new_workspace(R.n_users, K)
+    workspace = completion.new_workspace(R, K, passes)
     completion.e_step(R, params, workspace, passes)   # compiled and warm before the clock starts
     seconds = []
     for _ in range(n_iter):

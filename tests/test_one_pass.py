@@ -24,7 +24,7 @@ def as_params(means, variances, weights):
 
 def statistics(R, p, block=None):
     C = csr_blocks(R) if block is None else CsrBlocks(block, *csr_blocks(R)[1:])
-    return one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, masked.workspace(R.n_users, len(p.weights)))
+    return one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, one_pass.workspace(C, len(p.weights)))
 
 
 @settings(max_examples=40, deadline=None)
@@ -90,6 +90,23 @@ def test_one_pass_fit_is_the_two_pass_fit_and_lays_nothing_out():
     np.testing.assert_allclose(one.means_, two.means_, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(one.resp_, two.resp_, rtol=1e-9, atol=1e-12)
     assert one.get_params()["passes"] == 1
+
+
+def test_workspace_layout_and_a_wrong_one():
+    R, _ = planted(100, 30, 900, 2, seed=1)
+    C = CsrBlocks(30, *csr_blocks(R)[1:])      # 4 blocks: 4 parts
+    work = one_pass.workspace(C, 5)             # Kp = 8: 800 rows, then 4 buffers of 30 * 16
+    assert work.shape == (800 + 4 * 30 * 16,) and work.ctypes.data % 64 == 0
+    assert one_pass.workspace(CsrBlocks(7, *C[1:]), 3).shape == (100 * 4 + 8 * 30 * 8,)   # 15 blocks: 8 parts
+    p = SphericalMixture(np.full((30, 5), 3.0), np.ones(5), np.full(5, 0.2))
+    work[:] = np.nan                            # the sweep must not read what it did not write
+    first = one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, work)
+    again = one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, work)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(first[0])
+    with pytest.raises(ValueError, match="needs 2720: allocate it by one_pass.workspace"):
+        one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, masked.workspace(R.n_users, 5))
 
 
 @pytest.mark.parametrize("passes", [0, 3, True, 1.0, "1", None])

@@ -61,6 +61,12 @@ def test_criteria_history_and_scaling(tmp_path):
                                    for n in (1e6, 1e7, 1e8) for k in (4, 12) for t in (1, 2)]))
     rgb = pixels(plot.scaling(results, tmp_path / "scaling.png"))
     assert rgb.shape[1] == 1100
+    rows = json.loads(results.read_text())
+    for r in rows:
+        r.update(one_pass_seconds=2 * r["fastem_seconds"], one_pass_peak_rss=r["fastem_peak_rss"] / 2)
+    results.write_text(json.dumps(rows))
+    with_one_pass = pixels(plot.scaling(results, tmp_path / "scaling1.png"))
+    assert with_one_pass.shape == rgb.shape and not np.array_equal(with_one_pass, rgb)
     results.write_text('[{"k": 4}]')
     with pytest.raises(ValueError, match="not a list of scaling rows"):
         plot.scaling(results, tmp_path / "x.png")

@@ -107,21 +107,43 @@ def add_parts(buffers, n_parts, d, K, Kp):
     return s0, s1
 
 
+@njit(cache=True)
+def sizes(C, K):
+    """(n_parts, the workspace's float64 before the buffers: n Kp rounded up to whole vectors)."""
+    n = C.indptr.shape[0] - 1
+    return min(PARTS, -(-n // C.block)), -(-n * row_width(K) // WIDTH) * WIDTH
+
+
+@njit(cache=True)
+def workspace_size(C, K):
+    """Float64 entries of ``workspace(C, K)``."""
+    n_parts, rows = sizes(C, K)
+    return rows + n_parts * C.n_items * 2 * row_width(K)
+
+
+@njit(cache=True)
+def workspace(C, K):
+    """The flat float64 workspace of ``em_statistics``, 64-byte aligned: the (n * Kp,) responsibility
+    rows (rounded up to whole vectors), then n_parts buffers of d * 2 Kp."""
+    return aligned_zeros(workspace_size(C, K))
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
-def one_sweep(C, means_t, log_weights, variances, resp_p):
+def one_sweep(C, means_t, log_weights, variances, work):
     """(user_ll (n,), small (3, K), s0 (d, K), s1 (d, K)) of ``em_statistics``, one part per thread at a time."""
     K = log_weights.shape[0]
     n, d = C.indptr.shape[0] - 1, C.n_items
     n_blocks = -(-n // C.block)
-    n_parts = min(PARTS, n_blocks)
+    n_parts, rows = sizes(C, K)
     Kp = row_width(K)
     means_p = pad_columns(means_t, 0.0, Kp)
     terms = component_terms(log_weights, variances, Kp)
     user_ll = np.empty(n)
     block_small = np.empty((n_blocks, 3, K))
-    buffers = aligned_zeros(n_parts * d * 2 * Kp)
+    resp_p, buffers = work[:n * Kp], work[rows:]
     for t in prange(n_parts):
         buf = buffers[t * d * 2 * Kp:(t + 1) * d * 2 * Kp]
+        buf[:] = 0.0
         for b in range(t * n_blocks // n_parts, (t + 1) * n_blocks // n_parts):
             block_responsibilities(C, b, means_p, terms, resp_p, user_ll, block_small[b])
             lo, hi = b * C.block, min(n, (b + 1) * C.block)
@@ -133,8 +155,16 @@ def one_sweep(C, means_t, log_weights, variances, resp_p):
     return user_ll, small, s0, s1
 
 
-def em_statistics(C, means_t, log_weights, variances, resp_p):
+def em_statistics(C, means_t, log_weights, variances, work):
     """``masked.em_statistics`` in one sweep over C (``fastem.ratings.CsrBlocks``): the same
-    statistics, summed in another order (equal to rounding)."""
-    user_ll, small, s0, s1 = one_sweep(C, means_t, log_weights, variances, resp_p)
+    statistics, summed in another order (equal to rounding).
+
+    work: ``workspace(C, K)`` (allocated once per fit: buffers mapped afresh every iteration took
+    more time than the sweep at 1M ratings), overwritten; its first n Kp entries are the padded
+    responsibilities.
+    """
+    if work.shape[0] != workspace_size(C, log_weights.shape[0]):
+        raise ValueError(f"the one-pass workspace has {work.shape[0]} entries, K = {log_weights.shape[0]} "
+                         f"needs {workspace_size(C, log_weights.shape[0])}: allocate it by one_pass.workspace")
+    user_ll, small, s0, s1 = one_sweep(C, means_t, log_weights, variances, work)
     return float(np.sum(user_ll)), small[0], small[1], small[2], s0, s1
