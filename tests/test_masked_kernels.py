@@ -9,9 +9,9 @@ from fastem import load_ratings
 from fastem._base import numba_threads
 from fastem.chunks import balanced_chunks, even_chunks
 from fastem.completion import SphericalMixture, e_step, m_step
-from fastem._kernels import masked
+from fastem._kernels import masked, one_pass
 from fastem._kernels.common import balanced_parts
-from fastem.ratings import item_blocks, users_per_block
+from fastem.ratings import CsrBlocks, csr_blocks, item_blocks, users_per_block
 from strategies import masked_matrices, spherical_mixtures
 
 RTOL = 1e-10
@@ -36,21 +36,35 @@ def test_responsibilities_match_naive(data):
     assert user_ll.sum() == pytest.approx(ll, rel=RTOL)
 
 
+def statistics(R, p, block, passes):
+    """em_statistics of two passes (item blocks) or one (one_pass), blocks of ``block`` users."""
+    K = len(p.weights)
+    if passes == 2:
+        return masked.em_statistics(item_blocks(R, block), p.means_t, p.log_weights(), p.variances,
+                                    masked.workspace(R.n_users, K))
+    C = CsrBlocks(block, *csr_blocks(R)[1:])
+    return one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, one_pass.workspace(C, K))
+
+
+@pytest.mark.parametrize("passes", [2, 1])
 @settings(max_examples=40, deadline=None)
-@given(st.data(), st.sampled_from([0.0, 0.25]), st.sampled_from([0.0, 1.0]))
-def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
+@given(data=st.data(), min_variance=st.sampled_from([0.0, 0.25]), min_mean_weight=st.sampled_from([0.0, 1.0]))
+def test_em_statistics_match_naive_e_and_m_steps(passes, data, min_variance, min_mean_weight):
     X, mask = data.draw(masked_matrices())
     means, variances, weights = data.draw(spherical_mixtures(X.shape[1], max_components=20))
     R = load_ratings(X)
     p = as_params(means, variances, weights)
-    L = item_blocks(R, block=data.draw(st.integers(1, R.n_users)))
-    ll, *stats = masked.em_statistics(L, p.means_t, p.log_weights(), p.variances, masked.workspace(R.n_users, len(weights)))
-    if L.block == users_per_block(*R.shape, R.nnz):
-        assert e_step(R, p)[1] == ll
+    block = data.draw(st.integers(1, R.n_users))
+    ll, *stats = statistics(R, p, block, passes)
+    if block == users_per_block(*R.shape, R.nnz):
+        assert e_step(R, p, passes=passes)[1] == ll
     post, naive_ll = naive.estep(X, mask, means, variances, weights)
     assert ll == pytest.approx(naive_ll, rel=RTOL)
+    np.testing.assert_allclose(stats[0], post.sum(axis=0), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(stats[3], mask.T @ post, rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(stats[4], np.where(mask, X, 0.0).T @ post, rtol=RTOL, atol=1e-12)
     try:
-        new = m_step(stats, as_params(means, variances, weights), R.n_users, min_variance, min_mean_weight)
+        new = m_step(stats, p, R.n_users, min_variance, min_mean_weight)
     except ValueError as e:
         assert "collapsed" in str(e) and min_variance == 0.0
         return
@@ -60,22 +74,20 @@ def test_fused_em_step_matches_naive(data, min_variance, min_mean_weight):
     np.testing.assert_allclose(new.weights, ref_w, rtol=RTOL)
 
 
+@pytest.mark.parametrize("passes", [2, 1])
 @settings(max_examples=15, deadline=None)
-@given(masked_matrices(max_users=60, max_items=10), st.integers(1, 60), st.integers(1, 20))
-def test_statistics_do_not_depend_on_threads(Xm, block, K):
+@given(Xm=masked_matrices(max_users=60, max_items=10), block=st.integers(1, 60), K=st.integers(1, 20))
+def test_statistics_do_not_depend_on_threads(passes, Xm, block, K):
     X, _ = Xm
     R = load_ratings(X)
     means, variances, weights = np.linspace(1, 5, K * R.n_items).reshape(K, -1), np.ones(K), np.full(K, 1 / K)
     p = as_params(means, variances, weights)
-    L = item_blocks(R, block=min(block, R.n_users))
     out = []
     for threads in (1, 2):
         with numba_threads(threads):
-            work = masked.workspace(R.n_users, K)
-            out.append(masked.em_statistics(L, p.means_t, p.log_weights(), p.variances, work))
-    for other in out[1:]:
-        for a, b in zip(out[0], other):
-            np.testing.assert_array_equal(a, b)
+            out.append(statistics(R, p, min(block, R.n_users), passes))
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_rows_are_whole_four_lane_groups():

@@ -1,54 +1,15 @@
-"""The one-sweep EM pass (``MixtureCompleter(passes=1)``): the statistics of the naive E- and
-M-steps from R's own arrays, whatever the thread count; the same fit as two passes, with nothing
-laid out."""
+"""The one-sweep EM pass (``MixtureCompleter(passes=1)``) beyond what test_masked_kernels checks
+for both passes (the naive E- and M-steps, thread independence): every row shape, the workspace,
+the same fit as two passes with nothing laid out, bad values."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-import naive
-from fastem import MixtureCompleter, load_ratings
-from fastem._base import numba_threads
+from fastem import MixtureCompleter
 from fastem._kernels import masked, one_pass
-from fastem.completion import SphericalMixture, m_step
+from fastem.completion import SphericalMixture
 from fastem.datasets import planted
-from fastem.ratings import CsrBlocks, csr_blocks, item_blocks
-from strategies import masked_matrices, spherical_mixtures
-
-RTOL = 1e-10
-
-
-def as_params(means, variances, weights):
-    return SphericalMixture(np.ascontiguousarray(means.T), variances, weights)
-
-
-def statistics(R, p, block=None):
-    C = csr_blocks(R) if block is None else CsrBlocks(block, *csr_blocks(R)[1:])
-    return one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, one_pass.workspace(C, len(p.weights)))
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.data(), st.sampled_from([0.0, 0.25]), st.sampled_from([0.0, 1.0]))
-def test_one_sweep_matches_naive_e_and_m_steps(data, min_variance, min_mean_weight):
-    X, mask = data.draw(masked_matrices())
-    means, variances, weights = data.draw(spherical_mixtures(X.shape[1], max_components=20))
-    R = load_ratings(X)
-    p = as_params(means, variances, weights)
-    ll, *stats = statistics(R, p, block=data.draw(st.integers(1, R.n_users)))
-    post, naive_ll = naive.estep(X, mask, means, variances, weights)
-    assert ll == pytest.approx(naive_ll, rel=RTOL)
-    np.testing.assert_allclose(stats[0], post.sum(axis=0), rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(stats[3], mask.T @ post, rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(stats[4], np.where(mask, X, 0.0).T @ post, rtol=RTOL, atol=1e-12)
-    try:
-        new = m_step(stats, p, R.n_users, min_variance, min_mean_weight)
-    except ValueError as e:
-        assert "collapsed" in str(e) and min_variance == 0.0
-        return
-    ref_means, ref_var, ref_w = naive.mstep(X, mask, post, means, variances, min_variance, min_mean_weight)
-    np.testing.assert_allclose(new.means, ref_means, rtol=RTOL, atol=1e-10)
-    np.testing.assert_allclose(new.variances, ref_var, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(new.weights, ref_w, rtol=RTOL)
+from fastem.ratings import CsrBlocks, csr_blocks
+from test_masked_kernels import statistics
 
 
 @pytest.mark.parametrize("K", [1, 3, 4, 5, 8, 12, 16, 20, 28, 32, 36])
@@ -57,25 +18,11 @@ def test_every_row_shape_gives_the_two_pass_statistics(K):
     R, _ = planted(300, 40, 4000, 3, seed=K)
     rng = np.random.default_rng(K)
     p = SphericalMixture(rng.uniform(1, 5, (R.n_items, K)), rng.uniform(0.5, 2.0, K), rng.dirichlet(np.ones(K)))
-    one = statistics(R, p, block=16)   # 19 blocks: 8 parts of 2 or 3 blocks
-    two = masked.em_statistics(item_blocks(R), p.means_t, p.log_weights(), p.variances, masked.workspace(R.n_users, K))
+    one = statistics(R, p, 16, passes=1)   # 19 blocks: 8 parts of 2 or 3 blocks
+    two = statistics(R, p, 16, passes=2)
     assert one[0] == pytest.approx(two[0], rel=1e-13)
     for a, b in zip(one[1:], two[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
-
-
-@settings(max_examples=15, deadline=None)
-@given(masked_matrices(max_users=60, max_items=10), st.integers(1, 60), st.integers(1, 20))
-def test_one_sweep_does_not_depend_on_threads(Xm, block, K):
-    X, _ = Xm
-    R = load_ratings(X)
-    p = as_params(np.linspace(1, 5, K * R.n_items).reshape(K, -1), np.ones(K), np.full(K, 1 / K))
-    out = []
-    for threads in (1, 2):
-        with numba_threads(threads):
-            out.append(statistics(R, p, block=min(block, R.n_users)))
-    for a, b in zip(*out):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_one_pass_fit_is_the_two_pass_fit_and_lays_nothing_out():
