@@ -177,9 +177,9 @@ class MixtureCompleter(Estimator):
     n_threads : Numba threads for the fit (None: Numba's default).
     passes : sweeps over the ratings per iteration: 2 (the E-step, then the M-step's sums over an
         item-major copy of the ratings built once, 4 bytes per rating) or 1 (one sweep over R's
-        own arrays, nothing copied: memory beyond the data at most n Kp + 16 d Kp float64, Kp = K
-        rounded up to a multiple of 4; 1.1-2.5x the time per iteration in the README's scaling
-        table). Same fit, to rounding.
+        own arrays, nothing copied: memory beyond the data n Kp + 2 to 8 buffers of 2 d Kp float64,
+        no more buffers than the ratings' size holds, Kp = K rounded up to a multiple of 4;
+        1.1-2.5x the time per iteration in the README's scaling table). Same fit, to rounding.
     verbose : 1 prints each run's result, 2 also every iteration.
 
     Attributes

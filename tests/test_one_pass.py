@@ -15,10 +15,11 @@ from test_masked_kernels import statistics
 @pytest.mark.parametrize("K", [1, 3, 4, 5, 8, 12, 16, 20, 28, 32, 36])
 def test_every_row_shape_gives_the_two_pass_statistics(K):
     """Rows of one 4- or 8-lane vector, 8 + 4 lanes, 16-lane pairs and what follows them."""
-    R, _ = planted(300, 40, 4000, 3, seed=K)
+    R, _ = planted(2000, 12, 12_000, 3, seed=K)
     rng = np.random.default_rng(K)
     p = SphericalMixture(rng.uniform(1, 5, (R.n_items, K)), rng.uniform(0.5, 2.0, K), rng.dirichlet(np.ones(K)))
-    one = statistics(R, p, 16, passes=1)   # 19 blocks: 8 parts of 2 or 3 blocks
+    assert one_pass.sizes(CsrBlocks(16, *csr_blocks(R)[1:]), K)[0] == 8   # 125 blocks in 8 parts of 15 or 16
+    one = statistics(R, p, 16, passes=1)
     two = statistics(R, p, 16, passes=2)
     assert one[0] == pytest.approx(two[0], rel=1e-13)
     for a, b in zip(one[1:], two[1:]):
@@ -39,12 +40,23 @@ def test_one_pass_fit_is_the_two_pass_fit_and_lays_nothing_out():
     assert one.get_params()["passes"] == 1
 
 
+def test_parts_follow_the_data_not_the_threads():
+    """As many buffers as the ratings' bytes hold, 2 to 8, at most one per block."""
+    R, _ = planted(2000, 12, 12_000, 3, seed=0)   # 60,000 bytes of ratings (int32 item, uint8 value)
+    C = CsrBlocks(16, *csr_blocks(R)[1:])
+    assert one_pass.sizes(C, 4)[0] == 8            # buffers of 12 * 8 float64: 78 fit, 8 at most
+    assert one_pass.sizes(C, 128)[0] == 2          # 12 * 256 float64: 2 fit
+    assert one_pass.sizes(C, 200)[0] == 2          # 12 * 400 float64: 1 fits, 2 at least
+    assert one_pass.sizes(CsrBlocks(400, *C[1:]), 4)[0] == 5   # 5 blocks
+    assert one_pass.sizes(CsrBlocks(2000, *C[1:]), 4)[0] == 1  # 1 block
+
+
 def test_workspace_layout_and_a_wrong_one():
     R, _ = planted(100, 30, 900, 2, seed=1)
-    C = CsrBlocks(30, *csr_blocks(R)[1:])      # 4 blocks: 4 parts
-    work = one_pass.workspace(C, 5)             # Kp = 8: 800 rows, then 4 buffers of 30 * 16
-    assert work.shape == (800 + 4 * 30 * 16,) and work.ctypes.data % 64 == 0
-    assert one_pass.workspace(CsrBlocks(7, *C[1:]), 3).shape == (100 * 4 + 8 * 30 * 8,)   # 15 blocks: 8 parts
+    C = CsrBlocks(30, *csr_blocks(R)[1:])      # 4 blocks, 4500 bytes of ratings: 2 parts
+    work = one_pass.workspace(C, 5)             # Kp = 8: 800 rows, then 2 buffers of 30 * 16
+    assert work.shape == (800 + 2 * 30 * 16,) and work.ctypes.data % 64 == 0
+    assert one_pass.workspace(CsrBlocks(7, *C[1:]), 3).shape == (100 * 4 + 2 * 30 * 8,)
     p = SphericalMixture(np.full((30, 5), 3.0), np.ones(5), np.full(5, 0.2))
     work[:] = np.nan                            # the sweep must not read what it did not write
     first = one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, work)
@@ -52,7 +64,7 @@ def test_workspace_layout_and_a_wrong_one():
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     assert np.isfinite(first[0])
-    with pytest.raises(ValueError, match="needs 2720: allocate it by one_pass.workspace"):
+    with pytest.raises(ValueError, match="needs 1760: allocate it by one_pass.workspace"):
         one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, masked.workspace(R.n_users, 5))
 
 

@@ -4,8 +4,8 @@ iteration, and nothing laid out beforehand.
 Per block of users (``fastem.ratings.CsrBlocks``), ``masked.block_responsibilities`` computes
 the users' squared errors, responsibilities r_u and log-likelihoods; then each user's ratings,
 still in cache, add r_u and x r_u to the rows of their items in the buffer of the block's part.
-Memory beyond the data: the (n * Kp,) responsibilities and min(PARTS, blocks) buffers of d rows
-of 2 Kp float64 (Kp = ``masked.row_width(K)``).
+Memory beyond the data: the (n * Kp,) responsibilities and 2 to 8 buffers of d rows of 2 Kp
+float64 (Kp = ``masked.row_width(K)``), as many as the ratings' own bytes hold (``sizes``).
 
 A buffer row keeps, for the vector of lanes c..c+w-1 (w = 8, or 4 for a row's last 4 lanes),
 s0 at 2c.. and s1 at 2c + w..: every access is a whole aligned vector (rows are a multiple of
@@ -13,8 +13,8 @@ s0 at 2c.. and s1 at 2c + w..: every access is a whole aligned vector (rows are 
 rating AHEAD places on before they reach it (``simd.prefetch_for_write``): without it the stores
 wait on cache misses, and the pass took 1.8x as long (10M ratings, K = 12, 2 threads).
 
-Determinism: the blocks are split into min(PARTS, blocks) runs of consecutive blocks (by the
-shape alone), each added in user order into its own buffer by one thread; the buffers are added
+Determinism: the blocks are split into n_parts runs of consecutive blocks (by the shape and nnz
+alone), each added in user order into its own buffer by one thread; the buffers are added
 in part order. No result depends on the thread count.
 """
 import numpy as np
@@ -24,8 +24,10 @@ from .masked import block_responsibilities, component_terms, row_width
 from .simd import (NARROW, WIDTH, aligned_zeros, fetch, pad_columns, prefetch_for_write, vadd, vbroadcast_as, vfma, vload_as,
                    vstore, vzero, vzero4)
 
-#: Buffers of item sums: at most this many, whatever the thread count (8: two per core on a 4-core machine).
+#: Buffers of item sums: at most this many, whatever the thread count (8: two per core on a 4-core machine),
+#: and no more than fit in the data's own size, but at least MIN_PARTS (``sizes``).
 PARTS = 8
+MIN_PARTS = 2
 #: Ratings ahead whose buffer row is fetched (4 to 32 measured alike within 10%; none: 1.8x the time).
 AHEAD = 8
 
@@ -109,9 +111,16 @@ def add_parts(buffers, n_parts, d, K, Kp):
 
 @njit(cache=True)
 def sizes(C, K):
-    """(n_parts, the workspace's float64 before the buffers: n Kp rounded up to whole vectors)."""
+    """(n_parts, the workspace's float64 before the buffers: n Kp rounded up to whole vectors).
+
+    n_parts: as many buffers of d * 2 Kp float64 as the ratings' bytes hold, between MIN_PARTS
+    and PARTS and at most one per block; a function of the shape and nnz only, so that no result
+    depends on the thread count, and a wide catalogue (large d K) does not take PARTS buffers."""
     n = C.indptr.shape[0] - 1
-    return min(PARTS, -(-n // C.block)), -(-n * row_width(K) // WIDTH) * WIDTH
+    data_bytes = C.indices.shape[0] * (C.indices.itemsize + C.values.itemsize)
+    fitting = data_bytes // (C.n_items * 2 * row_width(K) * 8)
+    n_parts = min(max(fitting, MIN_PARTS), PARTS, -(-n // C.block))
+    return n_parts, -(-n * row_width(K) // WIDTH) * WIDTH
 
 
 @njit(cache=True)
