@@ -14,12 +14,13 @@ on planted Netflix-Prize-shaped matrices.
         distributed.fit on a LocalCluster of 2 worker processes against the single-machine fit
         (1M ratings, K = 12): seconds per iteration of each -> benchmarks/results/dask.json
     pytest benchmarks/bench_scale.py
-        the 1M-rating, K = 12 iteration of both, side by side in one pytest-benchmark session
+        the 1M-rating, K = 12 iteration of all three, side by side in one pytest-benchmark session
 
 Rows of scale.json: n_ratings, k, threads, fastem_seconds, one_pass_seconds, scipy_seconds,
-fastem_peak_rss, one_pass_peak_rss, scipy_peak_rss (bytes), read_bandwidth (bytes per second this machine streams with the case's
-threads, measured by ``read_bandwidth`` just before the case), bandwidth_floor_seconds (one read of the
-stored ratings at that rate), plus n_users, n_items, data_bytes. Planted matrices are generated
+fastem_peak_rss, one_pass_peak_rss, scipy_peak_rss (bytes), read_bandwidth (bytes per second this
+machine streams with the case's threads, measured by ``read_bandwidth`` just before the case),
+bandwidth_floor_seconds (one read of the stored ratings at that rate), plus n_users, n_items,
+data_bytes. Planted matrices are generated
 once and kept in $FASTEM_BENCH_DIR (default /tmp/fastem-bench).
 """
 from __future__ import annotations
@@ -121,6 +122,7 @@ def scipy_iteration(R, K: int):
 
 
 def one_pass_iteration(R, K: int):
+    """``fastem_iteration`` of MixtureCompleter(passes=1)."""
     return fastem_iteration(R, K, passes=1)
 
 
