@@ -246,9 +246,17 @@ class CsrBlocks(NamedTuple):
     values: np.ndarray
 
 
+#: Bytes of ratings a block of ``CsrBlocks`` should hold at most: half of one core's L2 here, so
+#: the one-sweep pass reads a block's ratings from memory once and again from cache.
+CSR_BLOCK_BYTES = 1 << 19
+
+
 def csr_blocks(R: RatingMatrix) -> CsrBlocks:
-    """R as ``CsrBlocks`` of ``users_per_block`` users."""
-    return CsrBlocks(users_per_block(R.n_users, R.n_items, R.nnz), R.n_items, R.indptr, R.indices, R.values)
+    """R as ``CsrBlocks``: ``users_per_block`` users, fewer where their ratings would take more
+    than CSR_BLOCK_BYTES (at the Netflix Prize's 209 ratings per user, about 500 users)."""
+    per_user = max(R.nnz, 1) * (R.indices.itemsize + R.values.itemsize) / max(R.n_users, 1)
+    block = min(users_per_block(R.n_users, R.n_items, R.nnz), max(1, int(CSR_BLOCK_BYTES // per_user)))
+    return CsrBlocks(block, R.n_items, R.indptr, R.indices, R.values)
 
 
 def _item_blocks(R: RatingMatrix, block: int) -> ItemBlocks:

@@ -4,11 +4,11 @@ the same fit as two passes with nothing laid out, bad values."""
 import numpy as np
 import pytest
 
-from fastem import MixtureCompleter
+from fastem import MixtureCompleter, load_ratings
 from fastem._kernels import masked, one_pass
 from fastem.completion import SphericalMixture
 from fastem.datasets import planted
-from fastem.ratings import CsrBlocks, csr_blocks
+from fastem.ratings import CSR_BLOCK_BYTES, CsrBlocks, csr_blocks, users_per_block
 from test_masked_kernels import statistics
 
 
@@ -49,6 +49,13 @@ def test_parts_follow_the_data_not_the_threads():
     assert one_pass.sizes(C, 200)[0] == 2          # 12 * 400 float64: 1 fits, 2 at least
     assert one_pass.sizes(CsrBlocks(400, *C[1:]), 4)[0] == 5   # 5 blocks
     assert one_pass.sizes(CsrBlocks(2000, *C[1:]), 4)[0] == 1  # 1 block
+
+
+def test_csr_blocks_hold_at_most_half_an_l2_of_ratings():
+    R = load_ratings(np.ones((400, 1500)))                 # 7,500 bytes per user (int32 item, uint8 value)
+    assert users_per_block(R.n_users, R.n_items, R.nnz) == 100
+    assert csr_blocks(R).block == CSR_BLOCK_BYTES // 7500 == 69
+    assert csr_blocks(load_ratings(np.ones((400, 15)))).block == 100   # small users: users_per_block's
 
 
 def test_workspace_layout_and_a_wrong_one():
