@@ -179,7 +179,7 @@ class MixtureCompleter(Estimator):
         item-major copy of the ratings built once, 4 bytes per rating) or 1 (one sweep over R's
         own arrays, nothing copied: memory beyond the data n Kp + 2 to 8 buffers of 2 d Kp float64,
         no more buffers than the ratings' size holds, Kp = K rounded up to a multiple of 4;
-        1.1-2.5x the time per iteration in the README's scaling table). Same fit, to rounding.
+        1.0-2.5x the time per iteration in the README's scaling table). Same fit, to rounding.
     verbose : 1 prints each run's result, 2 also every iteration.
 
     Attributes
