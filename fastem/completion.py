@@ -12,13 +12,16 @@ from ._base import Estimator, numba_threads
 from ._kernels import masked, one_pass
 from ._validation import check_choice, check_float, check_int, check_pairs, seed_list
 from .metrics import bic, bic_score
-from .ratings import RatingMatrix, column_moments, csr_blocks, item_blocks, item_means, load_ratings
+from .ratings import RatingMatrix, column_moments, csr_blocks, e_step_blocks, item_blocks, item_means, load_ratings
 
 INITS = ("course", "k-means++", "random")
-#: Sweeps over the ratings per EM iteration: 2, the E-step over R's CSR arrays then the M-step's
-#: sums over an item-major copy (``masked``; the faster); 1, both in one sweep over R's own
-#: arrays, nothing laid out (``one_pass``; the least memory).
-PASSES = (2, 1)
+#: Sweeps over the ratings per EM iteration -> (the layout of R the statistics read, the workspace
+#: they overwrite (layout, K), the statistics kernel): 2, the E-step over R's CSR arrays then the
+#: M-step's sums over an item-major copy (``masked``; the faster); 1, both in one sweep over R's
+#: own arrays, nothing laid out (``one_pass``; the least memory).
+SWEEPS = {2: (item_blocks, lambda L, K: masked.workspace(L.indptr.shape[0] - 1, K), masked.em_statistics),
+          1: (csr_blocks, one_pass.workspace, one_pass.em_statistics)}
+PASSES = tuple(SWEEPS)
 
 
 def check_passes(passes) -> int:
@@ -118,14 +121,10 @@ def floor_variances(params: SphericalMixture, min_variance: float) -> SphericalM
 
 # ---------------------------------------------------------------- E and M steps
 
-def rating_blocks(R: RatingMatrix, passes: int):
-    """The layout the E-step of a fit with ``passes`` sweeps reads (see PASSES)."""
-    return item_blocks(R) if passes == 2 else csr_blocks(R)
-
-
 def new_workspace(R: RatingMatrix, K: int, passes: int = 2) -> np.ndarray:
-    """The flat float64 workspace the statistics pass(es) overwrite (a fit allocates it once)."""
-    return masked.workspace(R.n_users, K) if passes == 2 else one_pass.workspace(csr_blocks(R), K)
+    """The flat float64 workspace the statistics of ``passes`` sweeps overwrite (a fit allocates it once)."""
+    layout, workspace, _ = SWEEPS[passes]
+    return workspace(layout(R), K)
 
 
 def e_step(R: RatingMatrix, params: SphericalMixture, workspace: np.ndarray | None = None, passes: int = 2):
@@ -136,8 +135,8 @@ def e_step(R: RatingMatrix, params: SphericalMixture, workspace: np.ndarray | No
     """
     if workspace is None:
         workspace = new_workspace(R, params.weights.shape[0], passes)
-    statistics = masked.em_statistics if passes == 2 else one_pass.em_statistics
-    ll, *stats = statistics(rating_blocks(R, passes), params.means_t, params.log_weights(), params.variances, workspace)
+    layout, _, statistics = SWEEPS[passes]
+    ll, *stats = statistics(layout(R), params.means_t, params.log_weights(), params.variances, workspace)
     return stats, ll
 
 
@@ -303,8 +302,7 @@ class MixtureCompleter(Estimator):
 
     def _responsibilities(self, R: RatingMatrix):
         p = self.mixture_
-        passes = check_passes(self.passes)
-        return masked.responsibilities(rating_blocks(R, passes), p.means_t, p.log_weights(), p.variances)
+        return masked.responsibilities(e_step_blocks(R), p.means_t, p.log_weights(), p.variances)
 
     # -- inference
     def predict_proba(self, R) -> np.ndarray:

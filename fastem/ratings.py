@@ -251,12 +251,23 @@ class CsrBlocks(NamedTuple):
 CSR_BLOCK_BYTES = 1 << 19
 
 
-def csr_blocks(R: RatingMatrix) -> CsrBlocks:
+def csr_blocks(R: RatingMatrix, block: int | None = None) -> CsrBlocks:
     """R as ``CsrBlocks``: ``users_per_block`` users, fewer where their ratings would take more
-    than CSR_BLOCK_BYTES (at the Netflix Prize's 209 ratings per user, about 500 users)."""
-    per_user = max(R.nnz, 1) * (R.indices.itemsize + R.values.itemsize) / max(R.n_users, 1)
-    block = min(users_per_block(R.n_users, R.n_items, R.nnz), max(1, int(CSR_BLOCK_BYTES // per_user)))
+    than CSR_BLOCK_BYTES (at the Netflix Prize's 209 ratings per user, about 500 users).
+    ``block`` overrides that (tests)."""
+    if block is None:
+        per_user = max(R.nnz, 1) * (R.indices.itemsize + R.values.itemsize) / max(R.n_users, 1)
+        block = min(users_per_block(R.n_users, R.n_items, R.nnz), max(1, int(CSR_BLOCK_BYTES // per_user)))
+    elif not 1 <= block:
+        raise ValueError(f"block must be >= 1 users, got {block}")
     return CsrBlocks(block, R.n_items, R.indptr, R.indices, R.values)
+
+
+def e_step_blocks(R: RatingMatrix) -> ItemBlocks | CsrBlocks:
+    """What an E-step alone reads: R's item blocks where they are built already (their uint16
+    items are the faster read), else R's CSR arrays; nothing is laid out for it. Either gives the
+    same responsibilities to the bit (a user's sums run in item order in both)."""
+    return R._by_item if R._by_item is not None else csr_blocks(R)
 
 
 def _item_blocks(R: RatingMatrix, block: int) -> ItemBlocks:

@@ -60,8 +60,9 @@ def report(R: RatingMatrix, ks, threads, n_iter: int = 10, passes=(2,)) -> list[
 def format_report(rows: list[dict]) -> str:
     """The report as a text table."""
     first = rows[0]
-    lines = [f"{first['n_users']} users x {first['n_items']} items, {first['nnz']} ratings; "
-             f"layout built once in {first['layout_seconds']:.3f} s",
+    layout = (f"; layout of two passes built once in {first['layout_seconds']:.3f} s"
+              if any(r["passes"] == 2 for r in rows) else "")
+    lines = [f"{first['n_users']} users x {first['n_items']} items, {first['nnz']} ratings{layout}",
              f"{'K':>4} {'threads':>7} {'passes':>6} {'ms/iter':>9} {'min ms':>9} {'ns/rating':>10}"]
     for r in rows:
         lines.append(f"{r['k']:>4} {r['threads']:>7} {r['passes']:>6} {1e3 * r['median_seconds']:>9.2f} "

@@ -192,6 +192,8 @@ def test_cli_bench_reports_every_case(tmp_path, capsys):
     assert main(["bench", str(tmp_path / "x.txt"), "-k", "3", "--threads", "1", "--passes", "2", "1",
                  "--iterations", "2", "--json"]) == 0
     assert [(r["k"], r["passes"]) for r in json.loads(capsys.readouterr().out)] == [(3, 2), (3, 1)]
+    assert main(["bench", str(tmp_path / "x.txt"), "--threads", "1", "--passes", "1", "--iterations", "2"]) == 0
+    assert "layout" not in capsys.readouterr().out   # one pass lays nothing out
     assert main(["bench", str(tmp_path / "x.txt"), "-k", "41"]) == 2
     assert "K must be in 1..40" in capsys.readouterr().err
     assert main(["bench", str(tmp_path / "x.txt"), "--iterations", "0"]) == 2

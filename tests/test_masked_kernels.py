@@ -11,7 +11,7 @@ from fastem.chunks import balanced_chunks, even_chunks
 from fastem.completion import SphericalMixture, e_step, m_step
 from fastem._kernels import masked, one_pass
 from fastem._kernels.common import balanced_parts
-from fastem.ratings import CsrBlocks, csr_blocks, item_blocks, users_per_block
+from fastem.ratings import CsrBlocks, csr_blocks, e_step_blocks, item_blocks, users_per_block
 from strategies import masked_matrices, spherical_mixtures
 
 RTOL = 1e-10
@@ -42,7 +42,7 @@ def statistics(R, p, block, passes):
     if passes == 2:
         return masked.em_statistics(item_blocks(R, block), p.means_t, p.log_weights(), p.variances,
                                     masked.workspace(R.n_users, K))
-    C = CsrBlocks(block, *csr_blocks(R)[1:])
+    C = csr_blocks(R, block)
     return one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, one_pass.workspace(C, K))
 
 
@@ -87,6 +87,18 @@ def test_statistics_do_not_depend_on_threads(passes, Xm, block, K):
         with numba_threads(threads):
             out.append(statistics(R, p, min(block, R.n_users), passes))
     for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_e_step_alone_lays_nothing_out_and_reads_either_layout_to_the_bit():
+    R = load_ratings(np.where(np.arange(600).reshape(40, 15) % 7 == 0, 0, np.arange(600).reshape(40, 15) % 5 + 1))
+    p = as_params(np.linspace(1, 5, 3 * 15).reshape(3, 15), np.array([0.5, 1.0, 2.0]), np.array([0.2, 0.3, 0.5]))
+    assert isinstance(e_step_blocks(R), CsrBlocks) and R._by_item is None
+    before = masked.responsibilities(e_step_blocks(R), p.means_t, p.log_weights(), p.variances)
+    L = item_blocks(R)
+    assert e_step_blocks(R) is L                # once built, the item blocks (uint16 items) are read
+    after = masked.responsibilities(e_step_blocks(R), p.means_t, p.log_weights(), p.variances)
+    for a, b in zip(before, after):
         np.testing.assert_array_equal(a, b)
 
 

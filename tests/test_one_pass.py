@@ -8,7 +8,7 @@ from fastem import MixtureCompleter, load_ratings
 from fastem._kernels import masked, one_pass
 from fastem.completion import SphericalMixture
 from fastem.datasets import planted
-from fastem.ratings import CSR_BLOCK_BYTES, CsrBlocks, csr_blocks, users_per_block
+from fastem.ratings import CSR_BLOCK_BYTES, csr_blocks, users_per_block
 from test_masked_kernels import statistics
 
 
@@ -18,7 +18,7 @@ def test_every_row_shape_gives_the_two_pass_statistics(K):
     R, _ = planted(2000, 12, 12_000, 3, seed=K)
     rng = np.random.default_rng(K)
     p = SphericalMixture(rng.uniform(1, 5, (R.n_items, K)), rng.uniform(0.5, 2.0, K), rng.dirichlet(np.ones(K)))
-    assert one_pass.sizes(CsrBlocks(16, *csr_blocks(R)[1:]), K)[0] == 8   # 125 blocks in 8 parts of 15 or 16
+    assert one_pass.sizes(csr_blocks(R, 16), K)[0] == 8   # 125 blocks in 8 parts of 15 or 16
     one = statistics(R, p, 16, passes=1)
     two = statistics(R, p, 16, passes=2)
     assert one[0] == pytest.approx(two[0], rel=1e-13)
@@ -32,6 +32,7 @@ def test_one_pass_fit_is_the_two_pass_fit_and_lays_nothing_out():
     assert R._by_item is None   # no item-major copy was built
     one.predict_proba(R)
     assert R._by_item is None
+    np.testing.assert_array_equal(one.predict_proba(R), one.resp_)
     two = MixtureCompleter(4, seeds=[0, 1], tol=1e-8).fit(R)
     assert (one.n_iter_, one.best_seed_) == (two.n_iter_, two.best_seed_)
     np.testing.assert_allclose(one.history_, two.history_, rtol=1e-12)
@@ -43,12 +44,12 @@ def test_one_pass_fit_is_the_two_pass_fit_and_lays_nothing_out():
 def test_parts_follow_the_data_not_the_threads():
     """As many buffers as the ratings' bytes hold, 2 to 8, at most one per block."""
     R, _ = planted(2000, 12, 12_000, 3, seed=0)   # 60,000 bytes of ratings (int32 item, uint8 value)
-    C = CsrBlocks(16, *csr_blocks(R)[1:])
+    C = csr_blocks(R, 16)
     assert one_pass.sizes(C, 4)[0] == 8            # buffers of 12 * 8 float64: 78 fit, 8 at most
     assert one_pass.sizes(C, 128)[0] == 2          # 12 * 256 float64: 2 fit
     assert one_pass.sizes(C, 200)[0] == 2          # 12 * 400 float64: 1 fits, 2 at least
-    assert one_pass.sizes(CsrBlocks(400, *C[1:]), 4)[0] == 5   # 5 blocks
-    assert one_pass.sizes(CsrBlocks(2000, *C[1:]), 4)[0] == 1  # 1 block
+    assert one_pass.sizes(csr_blocks(R, 400), 4)[0] == 5   # 5 blocks
+    assert one_pass.sizes(csr_blocks(R, 2000), 4)[0] == 1  # 1 block
 
 
 def test_csr_blocks_hold_at_most_half_an_l2_of_ratings():
@@ -60,10 +61,10 @@ def test_csr_blocks_hold_at_most_half_an_l2_of_ratings():
 
 def test_workspace_layout_and_a_wrong_one():
     R, _ = planted(100, 30, 900, 2, seed=1)
-    C = CsrBlocks(30, *csr_blocks(R)[1:])      # 4 blocks, 4500 bytes of ratings: 2 parts
+    C = csr_blocks(R, 30)      # 4 blocks, 4500 bytes of ratings: 2 parts
     work = one_pass.workspace(C, 5)             # Kp = 8: 800 rows, then 2 buffers of 30 * 16
     assert work.shape == (800 + 2 * 30 * 16,) and work.ctypes.data % 64 == 0
-    assert one_pass.workspace(CsrBlocks(7, *C[1:]), 3).shape == (100 * 4 + 2 * 30 * 8,)
+    assert one_pass.workspace(csr_blocks(R, 7), 3).shape == (100 * 4 + 2 * 30 * 8,)
     p = SphericalMixture(np.full((30, 5), 3.0), np.ones(5), np.full(5, 0.2))
     work[:] = np.nan                            # the sweep must not read what it did not write
     first = one_pass.em_statistics(C, p.means_t, p.log_weights(), p.variances, work)
