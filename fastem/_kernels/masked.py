@@ -20,7 +20,8 @@ sums are added block by block and run by run in that order, whichever thread own
 per-block totals are added in block order. No result depends on the thread count.
 """
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, prange, types
+from numba.extending import overload
 
 from .common import balanced_parts, normalize_log, softmax_vector
 from .simd import (NARROW, WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
@@ -45,6 +46,23 @@ def workspace(n_users, K):
 
 # ---------------------------------------------------------------- E-step: squared errors per user
 
+#: uint8 rating v -> float64 v, so a rating is broadcast by one load from this table (vbroadcastsd
+#: from memory) instead of an integer-to-float conversion and a shuffle, which compete for one port.
+UINT8_AS_FLOAT64 = np.arange(256, dtype=np.float64)
+
+
+def rating(values, p):
+    """values[p] as a float64."""
+    return np.float64(values[p])
+
+
+@overload(rating, inline="always")
+def _rating(values, p):
+    if values.dtype == types.uint8:
+        return lambda values, p: fetch(UINT8_AS_FLOAT64, fetch(values, p))
+    return lambda values, p: np.float64(fetch(values, p))
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def add_squared_difference(acc, x, means_p, at):
     """acc + (x - means_p[at : at + lanes])^2, lanes those of acc (Vec8 or Vec4), the square and
@@ -56,7 +74,7 @@ def add_squared_difference(acc, x, means_p, at):
 @njit(cache=True, error_model="numpy", inline="always")
 def add_rating_error(acc, values, indices, p, means_p, Kp, lane):
     """acc + rating p's squared difference to lanes lane.. of its item's row of means_p."""
-    return add_squared_difference(acc, np.float64(fetch(values, p)), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+    return add_squared_difference(acc, rating(values, p), means_p, np.intp(fetch(indices, p)) * Kp + lane)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -85,7 +103,7 @@ def error_vectors(zero, L, lo, hi, means_p, Kp, lane, rows):
 def add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane):
     """(ea, eb) + rating p's squared differences to its item's row of means_p, lanes lane.. and
     lane + 8.. (one index and one value read for both)."""
-    row, x = np.intp(fetch(indices, p)) * Kp + lane, np.float64(fetch(values, p))
+    row, x = np.intp(fetch(indices, p)) * Kp + lane, rating(values, p)
     return add_squared_difference(ea, x, means_p, row), add_squared_difference(eb, x, means_p, row + WIDTH)
 
 
