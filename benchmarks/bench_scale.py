@@ -45,7 +45,7 @@ import scipy_reference  # noqa: E402
 from fastem import datasets, load_ratings  # noqa: E402
 from fastem._base import numba_threads  # noqa: E402
 from fastem._kernels import masked  # noqa: E402
-from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vload_as, vstore, vzero, vzero4  # noqa: E402
+from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vlanes, vload_as, vstore, vzero, vzero4  # noqa: E402
 from fastem.ratings import item_blocks  # noqa: E402
 from fastem.completion import course_start, e_step, m_step, new_workspace  # noqa: E402
 
@@ -250,16 +250,19 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
 @njit(cache=True, inline="always")
 def gather_vectors(zero_a, zero_b, indptr, indices, table, Kp, lo, hi, lanes, out):
     """out[u Kp + lane ..] <- for users lo..hi-1 and lane groups lanes[0], lanes[0] + 16, .. <
-    lanes[1], the sums of table's lanes lane.. (one vector as wide as zero_a, then one as wide as
-    zero_b, or none when zero_b is None) over the user's items, one walk per user and group."""
+    lanes[1], the sums of table's lanes lane.. (table (d * Kp,) by planes, as the E-step reads
+    the means; one vector as wide as zero_a, then one as wide as zero_b, or none when zero_b is
+    None) over the user's items, one walk per user and group."""
+    d = table.shape[0] // Kp
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
             a, b = zero_a, zero_b
+            plane_a, plane_b = masked.plane_offset(d, 0, lane, WIDTH), masked.plane_offset(d, 0, lane + WIDTH, WIDTH)
             for p in range(indptr[u], indptr[u + 1]):
-                row = np.intp(fetch(indices, p)) * Kp + lane
-                a = vadd(a, vload_as(zero_a, table, row))
+                i = np.intp(fetch(indices, p))
+                a = vadd(a, vload_as(zero_a, table, plane_a + i * vlanes(zero_a)))
                 if zero_b is not None:
-                    b = vadd(b, vload_as(zero_b, table, row + WIDTH))
+                    b = vadd(b, vload_as(zero_b, table, plane_b + i * vlanes(zero_b)))
             vstore(out, u * Kp + lane, a)
             if zero_b is not None:
                 vstore(out, u * Kp + lane + WIDTH, b)
@@ -297,7 +300,7 @@ def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
             resp_p = masked.workspace(R.n_users, K)
             params = m_step(e_step(R, params, resp_p)[0], params, R.n_users, 0.25, 1.0)
             Kp = masked.row_width(K)
-            table, sums = masked.pad_columns(params.means_t, 0.0, Kp), aligned_zeros(R.n_users * Kp)
+            table, sums = masked.to_planes(params.means_t, Kp), aligned_zeros(R.n_users * Kp)
             for t in threads:
                 with numba_threads(t):
                     row = dict(n_ratings=R.nnz, k=K, threads=t,

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 import naive
 from fastem import load_ratings
@@ -106,6 +107,46 @@ def test_rows_are_whole_four_lane_groups():
     assert [masked.row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17, 20, 21)] == [4, 4, 8, 8, 12, 12, 16, 20, 20, 24]
     assert masked.workspace(10, 3).shape == (40,) and masked.workspace(10, 5).shape == (80,)
     assert masked.workspace(10, 3).ctypes.data % 64 == 0
+
+
+@njit
+def ratings_as_float64(values):
+    out = np.empty(values.shape[0])
+    for p in range(values.shape[0]):
+        out[p] = masked.rating(values, p)
+    return out
+
+
+@pytest.mark.parametrize("values", [np.arange(256).astype(np.uint8)[::-1].copy(),          # by the table
+                                    np.array([0.5, 3.25, 1e30, -2.0], np.float32), np.array([0.1, 7.0, -1e300])])
+def test_every_stored_rating_reads_as_its_float64(values):
+    result = ratings_as_float64(values)
+    assert result.dtype == np.float64
+    np.testing.assert_array_equal(result, values.astype(np.float64))
+
+
+@pytest.mark.parametrize("K", [1, 4, 5, 8, 9, 12, 13, 16, 20, 28])
+def test_tables_by_planes(K):
+    """Lanes c..c+w-1 of all m rows together (w = 8, or 4 for a row's last 4 lanes), plane c at
+    c m, padding lanes 0, every vector on a multiple of its own size; a workspace of blocks holds
+    each block's rows by planes."""
+    Kp, m = masked.row_width(K), 7
+    a = np.arange(1.0, m * K + 1.0).reshape(m, K)
+    flat = masked.to_planes(a, Kp)
+    assert flat.shape == (m * Kp,) and flat.ctypes.data % 64 == 0
+    expected = []
+    for c in range(0, Kp, 8):
+        w = min(8, Kp - c)
+        plane = np.zeros((m, w))
+        plane[:, :max(0, min(K - c, w))] = a[:, c:c + w]
+        expected.append(plane.ravel())
+        assert all(masked.plane_offset(m, i, c, w) * 8 % (8 * w) == 0 for i in range(m))
+    np.testing.assert_array_equal(flat, np.concatenate(expected))
+    out = np.full((m, K), np.nan)
+    masked.from_planes(flat, m, K, Kp, out)
+    np.testing.assert_array_equal(out, a)
+    rows = np.concatenate([masked.to_planes(a[lo:lo + 3], Kp) for lo in range(0, m, 3)])   # blocks of 3, 3, 1 rows
+    np.testing.assert_array_equal(masked.block_rows(rows, m, K, Kp, 3), a)
 
 
 def test_item_blocks_layout():

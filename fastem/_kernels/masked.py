@@ -10,10 +10,15 @@ and is written once, in ``log_joint``. The kernels read the ratings as
 CSR order (items as uint16 where they fit; random reads of means' d rows), the M-step's sums
 item by item within the block, in runs of equal value (random reads of the block's
 responsibility rows, which stay in cache).
-Per-user rows (squared errors, then responsibilities) live in one flat (n * Kp,) array of rows
-padded to Kp lanes, a multiple of 4, so the K-loops run as whole vectors (``simd``): 8-lane
-vectors and at most one 4-lane one per row (K = 4: one 32-byte row; K = 12: 96 bytes, 8 + 4
-lanes, where rows of 16 lanes took 7-12% more time per iteration).
+Rows of K components are padded to Kp lanes, a multiple of 4, so the K-loops run as whole
+vectors (``simd``): 8-lane vectors and at most one 4-lane one per row (K = 4: one 32-byte row;
+K = 12: 96 bytes, 8 + 4 lanes, where rows of 16 lanes took 7-12% more time per iteration).
+The tables read at random (the means' d rows, a block's rows of squared errors and then
+responsibilities) are stored by planes (``plane_offset``): the lanes c..c+w-1 of all rows
+together, w = 8, or 4 for a row's last 4 lanes. Every vector then starts on a multiple of its
+own size: a 96-byte row would put every other 8-lane vector across two cache lines, and a
+load that splits a line costs two (by planes the E-step took 0.91x the time and the M-step
+0.87x, 100M ratings, K = 12, 2 threads).
 
 Determinism: a user's squared errors are summed in item order, one block per thread; an item's
 sums are added block by block and run by run in that order, whichever thread owns the item;
@@ -24,8 +29,8 @@ from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
 from .common import balanced_parts, normalize_log, softmax_vector
-from .simd import (NARROW, WIDTH, aligned_zeros, fetch, pad_columns, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
-                   vload, vload_as, vload_partial, vmul, vstore, vstore_partial, vsub, vzero, vzero4)
+from .simd import (NARROW, WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
+                   vlanes, vload, vload_as, vload_partial, vmul, vstore, vstore_partial, vsub, vzero, vzero4)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -40,8 +45,53 @@ def row_width(K):
 
 @njit(cache=True)
 def workspace(n_users, K):
-    """The (n_users * Kp,) float64 workspace of ``em_statistics``, starting on a 64-byte boundary."""
+    """The (n_users * Kp,) float64 workspace of ``em_statistics``, starting on a 64-byte boundary:
+    each block's responsibilities by planes (``block_rows``)."""
     return aligned_zeros(n_users * row_width(K))
+
+
+# ---------------------------------------------------------------- tables by planes
+
+@njit(cache=True, inline="always")
+def plane_offset(m, i, lane, w):
+    """Where row i's lanes lane..lane+w-1 start in a table of m rows of Kp lanes stored by planes:
+    plane c (lanes c..c+w-1 of every row, w = min(8, Kp - c), c a multiple of 8) starts at c m,
+    and holds row i at c m + i w."""
+    return lane * m + i * w
+
+
+@njit(cache=True)
+def to_planes(a, Kp):
+    """(m * Kp,) the (m, K) float64 array a by planes (``plane_offset``), lanes K..Kp-1 0, 64-byte aligned."""
+    m, K = a.shape
+    out = aligned_zeros(m * Kp)
+    for c in range(0, Kp, WIDTH):
+        w = min(WIDTH, Kp - c)
+        for i in range(m):
+            for j in range(c, min(c + w, K)):
+                out[plane_offset(m, i, c, w) + j - c] = a[i, j]
+    return out
+
+
+@njit(cache=True)
+def from_planes(flat, m, K, Kp, out):
+    """out (m, K) <- the first K lanes of the m rows of flat (m * Kp,), stored by planes."""
+    for c in range(0, K, WIDTH):
+        w = min(WIDTH, Kp - c)
+        for i in range(m):
+            for j in range(c, min(c + w, K)):
+                out[i, j] = flat[plane_offset(m, i, c, w) + j - c]
+
+
+@njit(cache=True)
+def block_rows(flat, n, K, Kp, block):
+    """(n, K) from flat (n * Kp,), whose blocks of ``block`` users (the last one shorter) each hold
+    their rows by planes, as the E-step writes responsibilities and squared errors."""
+    out = np.empty((n, K))
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        from_planes(flat[lo * Kp:hi * Kp], hi - lo, K, Kp, out[lo:hi])
+    return out
 
 
 # ---------------------------------------------------------------- E-step: squared errors per user
@@ -72,66 +122,71 @@ def add_squared_difference(acc, x, means_p, at):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_rating_error(acc, values, indices, p, means_p, Kp, lane):
-    """acc + rating p's squared difference to lanes lane.. of its item's row of means_p."""
-    return add_squared_difference(acc, rating(values, p), means_p, np.intp(fetch(indices, p)) * Kp + lane)
+def add_rating_error(acc, values, indices, p, means_p, plane):
+    """acc + rating p's squared difference to its item's vector in the plane of means_p starting
+    at ``plane`` (vectors as wide as acc)."""
+    return add_squared_difference(acc, rating(values, p), means_p, plane + np.intp(fetch(indices, p)) * vlanes(acc))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def error_vectors(zero, L, lo, hi, means_p, Kp, lane, rows):
-    """rows[(u - lo) Kp + lane ..] <- lanes lane.. of users lo..hi-1's squared errors (as many as
-    zero's: a Vec8 or a Vec4), each as four partial sums (ratings p = 0, 1, 2, 3 mod 4, added as
+def error_vectors(zero, L, lo, hi, means_p, lane, rows):
+    """Lanes lane.. of users lo..hi-1's squared errors (as many as zero's: a Vec8 or a Vec4) into
+    their plane of rows, each as four partial sums (ratings p = 0, 1, 2, 3 mod 4, added as
     (0 + 1) + (2 + 3)) in flight: a fused sum waits on the multiply-add's latency (4 cycles),
     longer than the loads of a rating take."""
     indptr, indices, values = L.indptr, L.indices, L.values
+    w = vlanes(zero)
+    plane = plane_offset(L.n_items, 0, lane, w)
     for u in range(lo, hi):
         e0, e1, e2, e3 = zero, zero, zero, zero
         p, end = indptr[u], indptr[u + 1]
         while p + 3 < end:
-            e0 = add_rating_error(e0, values, indices, p, means_p, Kp, lane)
-            e1 = add_rating_error(e1, values, indices, p + 1, means_p, Kp, lane)
-            e2 = add_rating_error(e2, values, indices, p + 2, means_p, Kp, lane)
-            e3 = add_rating_error(e3, values, indices, p + 3, means_p, Kp, lane)
+            e0 = add_rating_error(e0, values, indices, p, means_p, plane)
+            e1 = add_rating_error(e1, values, indices, p + 1, means_p, plane)
+            e2 = add_rating_error(e2, values, indices, p + 2, means_p, plane)
+            e3 = add_rating_error(e3, values, indices, p + 3, means_p, plane)
             p += 4
         while p < end:
-            e0 = add_rating_error(e0, values, indices, p, means_p, Kp, lane)
+            e0 = add_rating_error(e0, values, indices, p, means_p, plane)
             p += 1
-        vstore(rows, (u - lo) * Kp + lane, vadd(vadd(e0, e1), vadd(e2, e3)))
+        vstore(rows, plane_offset(hi - lo, u - lo, lane, w), vadd(vadd(e0, e1), vadd(e2, e3)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane):
-    """(ea, eb) + rating p's squared differences to its item's row of means_p, lanes lane.. and
-    lane + 8.. (one index and one value read for both)."""
-    row, x = np.intp(fetch(indices, p)) * Kp + lane, rating(values, p)
-    return add_squared_difference(ea, x, means_p, row), add_squared_difference(eb, x, means_p, row + WIDTH)
+def add_rating_errors(ea, eb, values, indices, p, means_p, planes):
+    """(ea, eb) + rating p's squared differences to its item's vectors in the planes of means_p
+    starting at planes[0] and planes[1] (one index and one value read for both)."""
+    i, x = np.intp(fetch(indices, p)), rating(values, p)
+    return (add_squared_difference(ea, x, means_p, planes[0] + i * vlanes(ea)),
+            add_squared_difference(eb, x, means_p, planes[1] + i * vlanes(eb)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def error_pairs(zero_a, zero_b, L, lo, hi, means_p, Kp, lanes, rows):
+def error_pairs(zero_a, zero_b, L, lo, hi, means_p, lanes, rows):
     """``error_vectors`` for the lane groups lanes[0], lanes[0] + 16, .. < lanes[1] of two vectors
     each (widths those of zero_a, zero_b: an 8-lane one, then an 8- or a 4-lane one), one walk
     over a user's ratings per group, each vector as two partial sums (even and odd ratings)."""
     indptr, indices, values = L.indptr, L.indices, L.values
+    d, m = L.n_items, hi - lo
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
+            planes = (plane_offset(d, 0, lane, WIDTH), plane_offset(d, 0, lane + WIDTH, vlanes(zero_b)))
             ea, eb, oa, ob = zero_a, zero_b, zero_a, zero_b
             p, end = indptr[u], indptr[u + 1]
             while p + 1 < end:
-                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane)
-                oa, ob = add_rating_errors(oa, ob, values, indices, p + 1, means_p, Kp, lane)
+                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, planes)
+                oa, ob = add_rating_errors(oa, ob, values, indices, p + 1, means_p, planes)
                 p += 2
             if p < end:
-                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, Kp, lane)
-            at = (u - lo) * Kp + lane
-            vstore(rows, at, vadd(ea, oa))
-            vstore(rows, at + WIDTH, vadd(eb, ob))
+                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, planes)
+            vstore(rows, plane_offset(m, u - lo, lane, WIDTH), vadd(ea, oa))
+            vstore(rows, plane_offset(m, u - lo, lane + WIDTH, vlanes(zero_b)), vadd(eb, ob))
 
 
 @njit(cache=True, error_model="numpy")
 def user_errors(L, lo, hi, means_p, Kp, rows):
-    """rows (flat, a Kp-row per user lo..hi-1) <- each user's squared errors to the means
-    (means_p (d * Kp,)), summed over the user's ratings in item order by fused multiply-adds:
+    """rows (flat (m * Kp,), m = hi - lo, by planes) <- users lo..hi-1's squared errors to the
+    means (means_p (d * Kp,) by planes), summed over each user's ratings in item order by fused multiply-adds:
     16 lanes at a time as two 8-lane sums, then the last 12 lanes as an 8- and a 4-lane sum
     (``error_pairs``), or the last 8 or 4 as one vector (``error_vectors``).
 
@@ -142,13 +197,13 @@ def user_errors(L, lo, hi, means_p, Kp, rows):
     """
     lane = Kp // (2 * WIDTH) * (2 * WIDTH)   # after the 16-lane groups
     if lane > 0:
-        error_pairs(vzero(), vzero(), L, lo, hi, means_p, Kp, (0, lane), rows)
+        error_pairs(vzero(), vzero(), L, lo, hi, means_p, (0, lane), rows)
     if Kp - lane == WIDTH + NARROW:
-        error_pairs(vzero(), vzero4(), L, lo, hi, means_p, Kp, (lane, Kp), rows)
+        error_pairs(vzero(), vzero4(), L, lo, hi, means_p, (lane, Kp), rows)
     elif Kp - lane == WIDTH:
-        error_vectors(vzero(), L, lo, hi, means_p, Kp, lane, rows)
+        error_vectors(vzero(), L, lo, hi, means_p, lane, rows)
     elif Kp - lane == NARROW:
-        error_vectors(vzero4(), L, lo, hi, means_p, Kp, lane, rows)
+        error_vectors(vzero4(), L, lo, hi, means_p, lane, rows)
 
 
 @njit(cache=True, error_model="numpy")
@@ -182,9 +237,9 @@ def log_joint(terms, c, e, half_n):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def user_posterior(indptr, u, lo, terms, rows, Kp, user_ll):
-    """User u's row when it is one vector (K <= 8): its squared errors e (in rows, block from
-    user lo) become its responsibilities r, user_ll[u] its log-likelihood; returns (r, e, n_u
-    broadcast), all held in registers."""
+    """User u's row when it is one vector (K <= 8, so rows are one plane): its squared errors e
+    (in rows, block from user lo) become its responsibilities r, user_ll[u] its log-likelihood;
+    returns (r, e, n_u broadcast), all held in registers."""
     at = (u - lo) * Kp
     n_u = np.float64(indptr[u + 1] - indptr[u])
     e = vload_partial(rows, at, Kp, 0.0)
@@ -214,22 +269,25 @@ def posteriors_in_registers(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
-    """``block_responsibilities``' posteriors for rows of several vectors, eight lanes at a time.
-    The scratch rows (sq, sums) are whole vectors, so what one step stores the next loads without
-    a masked access, which would wait for the store to reach the cache."""
+    """``block_responsibilities``' posteriors for rows of several vectors, eight lanes at a time:
+    a user's squared errors are gathered from their planes into the scratch row sq, its log
+    joint into the scratch row joint, normalised there, then stored back to the planes. The
+    scratch rows are whole vectors, so what one step stores the next loads without a masked
+    access, which would wait for the store to reach the cache."""
     W = terms.shape[0] // 3
-    sq = aligned_zeros(W)
+    sq, joint = aligned_zeros(W), aligned_zeros(W)
+    m = hi - lo
     for u in range(lo, hi):
-        at = (u - lo) * Kp
         n_u = np.float64(indptr[u + 1] - indptr[u])
         count, half_n = vbroadcast(n_u), vbroadcast(0.5 * n_u)
         for c in range(0, Kp, WIDTH):
-            e = vload_partial(rows, at + c, Kp - c, 0.0)
+            e = vload_partial(rows, plane_offset(m, u - lo, c, min(WIDTH, Kp - c)), Kp - c, 0.0)
             vstore(sq, c, e)
-            vstore_partial(rows, at + c, Kp - c, log_joint(terms, c, e, half_n))
-        user_ll[u] = normalize_log(rows, at, Kp)
+            vstore(joint, c, log_joint(terms, c, e, half_n))
+        user_ll[u] = normalize_log(joint, 0, Kp)
         for c in range(0, Kp, WIDTH):
-            r = vload_partial(rows, at + c, Kp - c, 0.0)
+            r = vload_partial(joint, c, Kp - c, 0.0)
+            vstore_partial(rows, plane_offset(m, u - lo, c, min(WIDTH, Kp - c)), Kp - c, r)
             add_to(sums, c, r)
             add_to(sums, W + c, vmul(r, count))
             add_to(sums, 2 * W + c, vmul(r, vload(sq, c)))
@@ -237,9 +295,9 @@ def posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
 
 @njit(cache=True, error_model="numpy")
 def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
-    """E-step of block b: its users' rows of resp_p (flat (n * Kp,), padding lanes 0) and of
-    user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|, sum_u r_uj sq_uj over the block,
-    each added user by user."""
+    """E-step of block b: its users' rows of resp_p (flat (n * Kp,), the block's by planes,
+    padding lanes 0) and of user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|,
+    sum_u r_uj sq_uj over the block, each added user by user."""
     K = small.shape[1]
     Kp, W = row_width(K), terms.shape[0] // 3
     indptr = L.indptr
@@ -264,7 +322,7 @@ def estep_blocks(L, means_t, log_weights, variances, resp_p):
     n = L.indptr.shape[0] - 1
     n_blocks = -(-n // L.block)
     Kp = row_width(K)
-    means_p = pad_columns(means_t, 0.0, Kp)
+    means_p = to_planes(means_t, Kp)
     terms = component_terms(log_weights, variances, Kp)
     user_ll = np.empty(n)
     block_small = np.empty((n_blocks, 3, K))
@@ -283,7 +341,7 @@ def responsibilities(L, means_t, log_weights, variances):
     n = L.indptr.shape[0] - 1
     resp_p = workspace(n, K)
     user_ll, _ = estep_blocks(L, means_t, log_weights, variances, resp_p)
-    return unpad_columns(resp_p, K, row_width(K)), user_ll
+    return block_rows(resp_p, n, K, row_width(K), L.block), user_ll
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -293,29 +351,36 @@ def squared_errors(L, means_t):
     K = means_t.shape[1]
     Kp = row_width(K)
     n = L.indptr.shape[0] - 1
-    means_p = pad_columns(means_t, 0.0, Kp)
+    means_p = to_planes(means_t, Kp)
     out = aligned_zeros(n * Kp)
     for b in prange(-(-n // L.block)):
         lo, hi = b * L.block, min(n, (b + 1) * L.block)
         user_errors(L, lo, hi, means_p, Kp, out[lo * Kp:hi * Kp])
-    return unpad_columns(out, K, Kp)
+    return block_rows(out, n, K, Kp, L.block)
 
 
 # ---------------------------------------------------------------- M-step sums per item
 
 @njit(cache=True, error_model="numpy", inline="always")
-def user_row(zero, resp_p, base, users, p, Kp):
-    """As many lanes as zero's (a Vec8 or a Vec4) of the responsibility row of rating p's user
-    (users[p] within the block whose rows start at resp_p[base])."""
-    return vload_as(zero, resp_p, base + np.intp(fetch(users, p)) * Kp)
+def user_row(zero, resp_p, plane, users, p):
+    """As many lanes as zero's (a Vec8 or a Vec4) of the responsibilities of rating p's user
+    (users[p] within the block), from the plane of resp_p starting at ``plane``."""
+    return vload_as(zero, resp_p, plane + np.intp(fetch(users, p)) * vlanes(zero))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def odd_tail(zero, resp_p, base, users, Kp, p, end):
+def odd_tail(zero, resp_p, plane, users, p, end):
     """The row of users[p] when one rating of the run is left (p = end - 1), else zeros (p = end),
     without a branch: a run's parity is random, so a branch would be mispredicted half the time.
     r * 1.0 = r and r * 0.0 = +0.0 exactly, so sums do not change."""
-    return vmul(user_row(zero, resp_p, base, users, end - 1, Kp), vbroadcast_as(zero, np.float64(end - p)))
+    return vmul(user_row(zero, resp_p, plane, users, end - 1), vbroadcast_as(zero, np.float64(end - p)))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def block_plane(L, b, Kp, lane):
+    """Where the plane of lanes lane.. of block b's responsibilities starts in the workspace."""
+    lo = b * L.block
+    return lo * Kp + plane_offset(min(L.indptr.shape[0] - 1 - lo, L.block), 0, lane, WIDTH)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -324,7 +389,7 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
     += block b's runs of each item: per run of value x, s0 += S and s1 += x S, S the run's sum of
     responsibilities taken as four interleaved partial sums (four additions in flight)."""
     segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
-    d, base = L.n_items, b * L.block * Kp + lane
+    d, plane = L.n_items, block_plane(L, b, Kp, lane)
     for i in range(lo, hi):
         row = i * Kp + lane
         a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
@@ -332,16 +397,16 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
             ra, qa, ta, wa = zero, zero, zero, zero
             p, end = runs[r], runs[r + 1]
             while p + 3 < end:
-                ra = vadd(ra, user_row(zero, resp_p, base, users, p, Kp))
-                qa = vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
-                ta = vadd(ta, user_row(zero, resp_p, base, users, p + 2, Kp))
-                wa = vadd(wa, user_row(zero, resp_p, base, users, p + 3, Kp))
+                ra = vadd(ra, user_row(zero, resp_p, plane, users, p))
+                qa = vadd(qa, user_row(zero, resp_p, plane, users, p + 1))
+                ta = vadd(ta, user_row(zero, resp_p, plane, users, p + 2))
+                wa = vadd(wa, user_row(zero, resp_p, plane, users, p + 3))
                 p += 4
             if p + 1 < end:
-                ra = vadd(ra, user_row(zero, resp_p, base, users, p, Kp))
-                qa = vadd(qa, user_row(zero, resp_p, base, users, p + 1, Kp))
+                ra = vadd(ra, user_row(zero, resp_p, plane, users, p))
+                qa = vadd(qa, user_row(zero, resp_p, plane, users, p + 1))
                 p += 2
-            ra = vadd(vadd(vadd(ra, odd_tail(zero, resp_p, base, users, Kp, p, end)), qa), vadd(ta, wa))
+            ra = vadd(vadd(vadd(ra, odd_tail(zero, resp_p, plane, users, p, end)), qa), vadd(ta, wa))
             a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
         vstore(s0, row, a0)
         vstore(s1, row, a1)
@@ -356,20 +421,20 @@ def add_item_pairs(zero_a, zero_b, L, b, lo, hi, lanes, resp_p, Kp, s0, s1):
     d = L.n_items
     for i in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
-            row, base = i * Kp + lane, b * L.block * Kp + lane
+            row, plane_a, plane_b = i * Kp + lane, block_plane(L, b, Kp, lane), block_plane(L, b, Kp, lane + WIDTH)
             a0, b0 = vload_as(zero_a, s0, row), vload_as(zero_b, s0, row + WIDTH)
             a1, b1 = vload_as(zero_a, s1, row), vload_as(zero_b, s1, row + WIDTH)
             for r in range(segments[b * d + i], segments[b * d + i + 1]):
                 ra, rb, qa, qb = zero_a, zero_b, zero_a, zero_b
                 p, end = runs[r], runs[r + 1]
                 while p + 1 < end:
-                    ra = vadd(ra, user_row(zero_a, resp_p, base, users, p, Kp))
-                    rb = vadd(rb, user_row(zero_b, resp_p, base + WIDTH, users, p, Kp))
-                    qa = vadd(qa, user_row(zero_a, resp_p, base, users, p + 1, Kp))
-                    qb = vadd(qb, user_row(zero_b, resp_p, base + WIDTH, users, p + 1, Kp))
+                    ra = vadd(ra, user_row(zero_a, resp_p, plane_a, users, p))
+                    rb = vadd(rb, user_row(zero_b, resp_p, plane_b, users, p))
+                    qa = vadd(qa, user_row(zero_a, resp_p, plane_a, users, p + 1))
+                    qb = vadd(qb, user_row(zero_b, resp_p, plane_b, users, p + 1))
                     p += 2
-                ra = vadd(vadd(ra, odd_tail(zero_a, resp_p, base, users, Kp, p, end)), qa)
-                rb = vadd(vadd(rb, odd_tail(zero_b, resp_p, base + WIDTH, users, Kp, p, end)), qb)
+                ra = vadd(vadd(ra, odd_tail(zero_a, resp_p, plane_a, users, p, end)), qa)
+                rb = vadd(vadd(rb, odd_tail(zero_b, resp_p, plane_b, users, p, end)), qb)
                 x = run_values[r]
                 a0, b0 = vadd(a0, ra), vadd(b0, rb)
                 a1, b1 = vadd(a1, vmul(ra, vbroadcast_as(zero_a, x))), vadd(b1, vmul(rb, vbroadcast_as(zero_b, x)))
