@@ -377,6 +377,13 @@ def odd_tail(zero, resp_p, plane, users, p, end):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def pair_tail(zero, resp_p, plane, users, p, end, k):
+    """The row of users[p + k] (k = 0, 1) when two or more ratings of the run are left (p + 1 < end),
+    else zeros, without a branch (see ``odd_tail``; the index is kept inside the run)."""
+    return vmul(user_row(zero, resp_p, plane, users, min(p + k, end - 1)), vbroadcast_as(zero, np.float64(p + 1 < end)))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def block_plane(L, b, Kp, lane):
     """Where the plane of lanes lane.. of block b's responsibilities starts in the workspace."""
     lo = b * L.block
@@ -402,10 +409,10 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
                 ta = vadd(ta, user_row(zero, resp_p, plane, users, p + 2))
                 wa = vadd(wa, user_row(zero, resp_p, plane, users, p + 3))
                 p += 4
-            if p + 1 < end:
-                ra = vadd(ra, user_row(zero, resp_p, plane, users, p))
-                qa = vadd(qa, user_row(zero, resp_p, plane, users, p + 1))
-                p += 2
+            two_left = p + 1 < end
+            ra = vadd(ra, pair_tail(zero, resp_p, plane, users, p, end, 0))
+            qa = vadd(qa, pair_tail(zero, resp_p, plane, users, p, end, 1))
+            p += 2 if two_left else 0
             ra = vadd(vadd(vadd(ra, odd_tail(zero, resp_p, plane, users, p, end)), qa), vadd(ta, wa))
             a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
         vstore(s0, row, a0)
