@@ -129,6 +129,15 @@ def add_rating_error(acc, values, indices, p, means_p, plane):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def add_rating_error_if(acc, values, indices, p, means_p, plane, keep):
+    """``add_rating_error`` when keep is 1.0, acc itself when keep is 0.0, without a branch: the
+    difference is scaled by keep before it is squared, and acc + 0 is acc."""
+    i = np.intp(fetch(indices, p))
+    diff = vmul(vsub(vbroadcast_as(acc, rating(values, p)), vload_as(acc, means_p, plane + i * vlanes(acc))), vbroadcast_as(acc, keep))
+    return vfma(diff, diff, acc)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def error_vectors(zero, L, lo, hi, means_p, lane, rows):
     """Lanes lane.. of users lo..hi-1's squared errors (as many as zero's: a Vec8 or a Vec4) into
     their plane of rows, each as four partial sums (ratings p = 0, 1, 2, 3 mod 4, added as
@@ -146,9 +155,9 @@ def error_vectors(zero, L, lo, hi, means_p, lane, rows):
             e2 = add_rating_error(e2, values, indices, p + 2, means_p, plane)
             e3 = add_rating_error(e3, values, indices, p + 3, means_p, plane)
             p += 4
-        while p < end:
-            e0 = add_rating_error(e0, values, indices, p, means_p, plane)
-            p += 1
+        if end > indptr[u]:   # the 0-3 ratings left, without a branch
+            for k in range(3):
+                e0 = add_rating_error_if(e0, values, indices, min(p + k, end - 1), means_p, plane, np.float64(p + k < end))
         vstore(rows, plane_offset(hi - lo, u - lo, lane, w), vadd(vadd(e0, e1), vadd(e2, e3)))
 
 
@@ -177,8 +186,10 @@ def error_pairs(zero_a, zero_b, L, lo, hi, means_p, lanes, rows):
                 ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, planes)
                 oa, ob = add_rating_errors(oa, ob, values, indices, p + 1, means_p, planes)
                 p += 2
-            if p < end:
-                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, planes)
+            if end > indptr[u]:   # the odd rating left, if any, without a branch
+                keep, last = np.float64(p < end), min(p, end - 1)
+                ea = add_rating_error_if(ea, values, indices, last, means_p, planes[0], keep)
+                eb = add_rating_error_if(eb, values, indices, last, means_p, planes[1], keep)
             vstore(rows, plane_offset(m, u - lo, lane, WIDTH), vadd(ea, oa))
             vstore(rows, plane_offset(m, u - lo, lane + WIDTH, vlanes(zero_b)), vadd(eb, ob))
 
