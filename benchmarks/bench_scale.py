@@ -45,7 +45,7 @@ import scipy_reference  # noqa: E402
 from fastem import datasets, load_ratings  # noqa: E402
 from fastem._base import numba_threads  # noqa: E402
 from fastem._kernels import masked  # noqa: E402
-from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vlanes, vload_as, vstore, vzero, vzero4  # noqa: E402
+from fastem._kernels.simd import NARROW, WIDTH, aligned_zeros, fetch, vadd, vload_as, vstore, vzero, vzero4  # noqa: E402
 from fastem.ratings import item_blocks  # noqa: E402
 from fastem.completion import course_start, e_step, m_step, new_workspace  # noqa: E402
 
@@ -250,19 +250,18 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
 @njit(cache=True, inline="always")
 def gather_vectors(zero_a, zero_b, indptr, indices, table, Kp, lo, hi, lanes, out):
     """out[u Kp + lane ..] <- for users lo..hi-1 and lane groups lanes[0], lanes[0] + 16, .. <
-    lanes[1], the sums of table's lanes lane.. (table (d * Kp,) by planes, as the E-step reads
-    the means; one vector as wide as zero_a, then one as wide as zero_b, or none when zero_b is
-    None) over the user's items, one walk per user and group."""
+    lanes[1], the sums of table's lanes lane.. (table (d * Kp,) as the E-step reads the means,
+    ``masked.vector_at``; one vector as wide as zero_a, then one as wide as zero_b, or none when
+    zero_b is None) over the user's items, one walk per user and group."""
     d = table.shape[0] // Kp
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
             a, b = zero_a, zero_b
-            plane_a, plane_b = masked.plane_offset(d, 0, lane, WIDTH), masked.plane_offset(d, 0, lane + WIDTH, WIDTH)
             for p in range(indptr[u], indptr[u + 1]):
                 i = np.intp(fetch(indices, p))
-                a = vadd(a, vload_as(zero_a, table, plane_a + i * vlanes(zero_a)))
+                a = vadd(a, vload_as(zero_a, table, masked.vector_at(zero_a, d, Kp, i, lane)))
                 if zero_b is not None:
-                    b = vadd(b, vload_as(zero_b, table, plane_b + i * vlanes(zero_b)))
+                    b = vadd(b, vload_as(zero_b, table, masked.vector_at(zero_b, d, Kp, i, lane + WIDTH)))
             vstore(out, u * Kp + lane, a)
             if zero_b is not None:
                 vstore(out, u * Kp + lane + WIDTH, b)
@@ -300,7 +299,7 @@ def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
             resp_p = masked.workspace(R.n_users, K)
             params = m_step(e_step(R, params, resp_p)[0], params, R.n_users, 0.25, 1.0)
             Kp = masked.row_width(K)
-            table, sums = masked.to_planes(params.means_t, Kp), aligned_zeros(R.n_users * Kp)
+            table, sums = masked.to_table(params.means_t, Kp), aligned_zeros(R.n_users * Kp)
             for t in threads:
                 with numba_threads(t):
                     row = dict(n_ratings=R.nnz, k=K, threads=t,

@@ -126,26 +126,24 @@ def test_every_stored_rating_reads_as_its_float64(values):
 
 
 @pytest.mark.parametrize("K", [1, 4, 5, 8, 9, 12, 13, 16, 20, 28])
-def test_tables_by_planes(K):
-    """Lanes c..c+w-1 of all m rows together (w = 8, or 4 for a row's last 4 lanes), plane c at
-    c m, padding lanes 0, every vector on a multiple of its own size; a workspace of blocks holds
-    each block's rows by planes."""
+def test_tables_of_rows_keep_their_last_four_lanes_apart(K):
+    """A table of m rows of Kp lanes: every row's whole 8-lane vectors as rows of Kp // 8 * 8
+    lanes, then, when Kp is an odd multiple of 4, every row's last 4 lanes; padding lanes 0, every
+    vector on a multiple of its own size; a workspace of blocks holds each block's table."""
     Kp, m = masked.row_width(K), 7
+    wide = Kp // 8 * 8
     a = np.arange(1.0, m * K + 1.0).reshape(m, K)
-    flat = masked.to_planes(a, Kp)
+    padded = np.zeros((m, Kp))
+    padded[:, :K] = a
+    flat = masked.to_table(a, Kp)
     assert flat.shape == (m * Kp,) and flat.ctypes.data % 64 == 0
-    expected = []
-    for c in range(0, Kp, 8):
-        w = min(8, Kp - c)
-        plane = np.zeros((m, w))
-        plane[:, :max(0, min(K - c, w))] = a[:, c:c + w]
-        expected.append(plane.ravel())
-        assert all(masked.plane_offset(m, i, c, w) * 8 % (8 * w) == 0 for i in range(m))
-    np.testing.assert_array_equal(flat, np.concatenate(expected))
+    np.testing.assert_array_equal(flat, np.concatenate([padded[:, :wide].ravel(), padded[:, wide:].ravel()]))
+    assert all(masked.wide_offset(Kp, i, lane) % 8 == 0 for i in range(m) for lane in range(0, wide, 8))
+    assert all(masked.tail_offset(m, Kp, i) % 4 == 0 for i in range(m))
     out = np.full((m, K), np.nan)
-    masked.from_planes(flat, m, K, Kp, out)
+    masked.from_table(flat, m, K, Kp, out)
     np.testing.assert_array_equal(out, a)
-    rows = np.concatenate([masked.to_planes(a[lo:lo + 3], Kp) for lo in range(0, m, 3)])   # blocks of 3, 3, 1 rows
+    rows = np.concatenate([masked.to_table(a[lo:lo + 3], Kp) for lo in range(0, m, 3)])   # blocks of 3, 3, 1 rows
     np.testing.assert_array_equal(masked.block_rows(rows, m, K, Kp, 3), a)
 
 

@@ -14,11 +14,14 @@ Rows of K components are padded to Kp lanes, a multiple of 4, so the K-loops run
 vectors (``simd``): 8-lane vectors and at most one 4-lane one per row (K = 4: one 32-byte row;
 K = 12: 96 bytes, 8 + 4 lanes, where rows of 16 lanes took 7-12% more time per iteration).
 The tables read at random (the means' d rows, a block's rows of squared errors and then
-responsibilities) are stored by planes (``plane_offset``): the lanes c..c+w-1 of all rows
-together, w = 8, or 4 for a row's last 4 lanes. Every vector then starts on a multiple of its
-own size: a 96-byte row would put every other 8-lane vector across two cache lines, and a
-load that splits a line costs two (by planes the E-step took 0.91x the time and the M-step
-0.87x, 100M ratings, K = 12, 2 threads).
+responsibilities) keep a row's last 4 lanes apart when Kp is an odd multiple of 4 (``vector_at``):
+first every row's whole 8-lane vectors, as rows of Kp8 = Kp // 8 * 8 lanes, then every row's
+last 4 lanes. Every vector then starts on a multiple of its own size: a 96-byte row (K = 12)
+would put every other 8-lane vector across two cache lines, and a load that splits a line
+costs two (split so, the E-step took 0.91x the time and the M-step 0.87x, 100M ratings,
+K = 12, 2 threads). Rows of whole 8-lane vectors stay whole: a row of 16 lanes or more is two
+lines that the L2's prefetcher fetches as a pair (vectors in planes of their own took 1.2x the
+time at K = 32).
 
 Determinism: a user's squared errors are summed in item order, one block per thread; an item's
 sums are added block by block and run by run in that order, whichever thread owns the item;
@@ -30,7 +33,7 @@ from numba.extending import overload
 
 from .common import balanced_parts, normalize_log, softmax_vector
 from .simd import (NARROW, WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
-                   vlanes, vload, vload_as, vload_partial, vmul, vstore, vstore_partial, vsub, vzero, vzero4)
+                   vec4, vload, vload_as, vload_partial, vmul, vstore, vstore_partial, vsub, vzero, vzero4)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -46,51 +49,73 @@ def row_width(K):
 @njit(cache=True)
 def workspace(n_users, K):
     """The (n_users * Kp,) float64 workspace of ``em_statistics``, starting on a 64-byte boundary:
-    each block's responsibilities by planes (``block_rows``)."""
+    each block's responsibilities as a table of its rows (``block_rows``)."""
     return aligned_zeros(n_users * row_width(K))
 
 
-# ---------------------------------------------------------------- tables by planes
+# ---------------------------------------------------------------- tables of rows, tails apart
 
 @njit(cache=True, inline="always")
-def plane_offset(m, i, lane, w):
-    """Where row i's lanes lane..lane+w-1 start in a table of m rows of Kp lanes stored by planes:
-    plane c (lanes c..c+w-1 of every row, w = min(8, Kp - c), c a multiple of 8) starts at c m,
-    and holds row i at c m + i w."""
-    return lane * m + i * w
+def wide_offset(Kp, i, lane):
+    """Where row i's lanes lane.. (lane < Kp8 = Kp // 8 * 8) are: rows of Kp8 lanes first."""
+    return i * (Kp // WIDTH * WIDTH) + lane
+
+
+@njit(cache=True, inline="always")
+def tail_offset(m, Kp, i):
+    """Where row i's last 4 lanes are when Kp % 8 == 4: after the m rows of Kp8 = Kp - 4 lanes, rows of 4."""
+    return (Kp - NARROW) * m + i * NARROW
+
+
+def vector_at(like, m, Kp, i, lane):
+    """Where row i's vector of lanes lane.. starts in a table of m rows of Kp lanes: a Vec8's
+    by ``wide_offset``, a Vec4's (a row's last 4 lanes) by ``tail_offset``; chosen by the type
+    of ``like`` when the kernel is compiled, so a Vec4's offset is a shift."""
+
+
+@overload(vector_at, inline="always")
+def _vector_at(like, m, Kp, i, lane):
+    if like == vec4:
+        return lambda like, m, Kp, i, lane: tail_offset(m, Kp, i)
+    return lambda like, m, Kp, i, lane: wide_offset(Kp, i, lane)
+
+
+@njit(cache=True, inline="always")
+def lane_at(m, Kp, i, j):
+    """Where lane j of row i is in a table of m rows of Kp lanes (see ``vector_at``)."""
+    if j < Kp // WIDTH * WIDTH:
+        return wide_offset(Kp, i, j)
+    return tail_offset(m, Kp, i) + j % NARROW
 
 
 @njit(cache=True)
-def to_planes(a, Kp):
-    """(m * Kp,) the (m, K) float64 array a by planes (``plane_offset``), lanes K..Kp-1 0, 64-byte aligned."""
+def to_table(a, Kp):
+    """(m * Kp,) the (m, K) float64 array a as a table of rows of Kp lanes (``vector_at``),
+    lanes K..Kp-1 0, 64-byte aligned."""
     m, K = a.shape
     out = aligned_zeros(m * Kp)
-    for c in range(0, Kp, WIDTH):
-        w = min(WIDTH, Kp - c)
-        for i in range(m):
-            for j in range(c, min(c + w, K)):
-                out[plane_offset(m, i, c, w) + j - c] = a[i, j]
+    for i in range(m):
+        for j in range(K):
+            out[lane_at(m, Kp, i, j)] = a[i, j]
     return out
 
 
 @njit(cache=True)
-def from_planes(flat, m, K, Kp, out):
-    """out (m, K) <- the first K lanes of the m rows of flat (m * Kp,), stored by planes."""
-    for c in range(0, K, WIDTH):
-        w = min(WIDTH, Kp - c)
-        for i in range(m):
-            for j in range(c, min(c + w, K)):
-                out[i, j] = flat[plane_offset(m, i, c, w) + j - c]
+def from_table(flat, m, K, Kp, out):
+    """out (m, K) <- the first K lanes of the m rows of the table flat (m * Kp,)."""
+    for i in range(m):
+        for j in range(K):
+            out[i, j] = flat[lane_at(m, Kp, i, j)]
 
 
 @njit(cache=True)
 def block_rows(flat, n, K, Kp, block):
-    """(n, K) from flat (n * Kp,), whose blocks of ``block`` users (the last one shorter) each hold
-    their rows by planes, as the E-step writes responsibilities and squared errors."""
+    """(n, K) from flat (n * Kp,), whose blocks of ``block`` users (the last one shorter) are
+    each a table of their rows, as the E-step writes responsibilities and squared errors."""
     out = np.empty((n, K))
     for lo in range(0, n, block):
         hi = min(n, lo + block)
-        from_planes(flat[lo * Kp:hi * Kp], hi - lo, K, Kp, out[lo:hi])
+        from_table(flat[lo * Kp:hi * Kp], hi - lo, K, Kp, out[lo:hi])
     return out
 
 
@@ -122,52 +147,52 @@ def add_squared_difference(acc, x, means_p, at):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_rating_error(acc, values, indices, p, means_p, plane):
-    """acc + rating p's squared difference to its item's vector in the plane of means_p starting
-    at ``plane`` (vectors as wide as acc)."""
-    return add_squared_difference(acc, rating(values, p), means_p, plane + np.intp(fetch(indices, p)) * vlanes(acc))
+def add_rating_error(acc, values, indices, p, means_p, d, Kp, lane):
+    """acc + rating p's squared difference to lanes lane.. (as many as acc's) of its item's row
+    of the means' table means_p (d * Kp,)."""
+    at = vector_at(acc, d, Kp, np.intp(fetch(indices, p)), lane)
+    return add_squared_difference(acc, rating(values, p), means_p, at)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_rating_error_if(acc, values, indices, p, means_p, plane, keep):
+def add_rating_error_if(acc, values, indices, p, means_p, d, Kp, lane, keep):
     """``add_rating_error`` when keep is 1.0, acc itself when keep is 0.0, without a branch: the
     difference is scaled by keep before it is squared, and acc + 0 is acc."""
-    i = np.intp(fetch(indices, p))
-    diff = vmul(vsub(vbroadcast_as(acc, rating(values, p)), vload_as(acc, means_p, plane + i * vlanes(acc))), vbroadcast_as(acc, keep))
+    at = vector_at(acc, d, Kp, np.intp(fetch(indices, p)), lane)
+    diff = vmul(vsub(vbroadcast_as(acc, rating(values, p)), vload_as(acc, means_p, at)), vbroadcast_as(acc, keep))
     return vfma(diff, diff, acc)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def error_vectors(zero, L, lo, hi, means_p, lane, rows):
     """Lanes lane.. of users lo..hi-1's squared errors (as many as zero's: a Vec8 or a Vec4) into
-    their plane of rows, each as four partial sums (ratings p = 0, 1, 2, 3 mod 4, added as
+    their rows of the block's table rows, each as four partial sums (ratings p = 0, 1, 2, 3 mod 4, added as
     (0 + 1) + (2 + 3)) in flight: a fused sum waits on the multiply-add's latency (4 cycles),
     longer than the loads of a rating take."""
     indptr, indices, values = L.indptr, L.indices, L.values
-    w = vlanes(zero)
-    plane = plane_offset(L.n_items, 0, lane, w)
+    d, Kp = L.n_items, rows.shape[0] // (hi - lo)
     for u in range(lo, hi):
         e0, e1, e2, e3 = zero, zero, zero, zero
         p, end = indptr[u], indptr[u + 1]
         while p + 3 < end:
-            e0 = add_rating_error(e0, values, indices, p, means_p, plane)
-            e1 = add_rating_error(e1, values, indices, p + 1, means_p, plane)
-            e2 = add_rating_error(e2, values, indices, p + 2, means_p, plane)
-            e3 = add_rating_error(e3, values, indices, p + 3, means_p, plane)
+            e0 = add_rating_error(e0, values, indices, p, means_p, d, Kp, lane)
+            e1 = add_rating_error(e1, values, indices, p + 1, means_p, d, Kp, lane)
+            e2 = add_rating_error(e2, values, indices, p + 2, means_p, d, Kp, lane)
+            e3 = add_rating_error(e3, values, indices, p + 3, means_p, d, Kp, lane)
             p += 4
         if end > indptr[u]:   # the 0-3 ratings left, without a branch
             for k in range(3):
-                e0 = add_rating_error_if(e0, values, indices, min(p + k, end - 1), means_p, plane, np.float64(p + k < end))
-        vstore(rows, plane_offset(hi - lo, u - lo, lane, w), vadd(vadd(e0, e1), vadd(e2, e3)))
+                e0 = add_rating_error_if(e0, values, indices, min(p + k, end - 1), means_p, d, Kp, lane, np.float64(p + k < end))
+        vstore(rows, vector_at(zero, hi - lo, Kp, u - lo, lane), vadd(vadd(e0, e1), vadd(e2, e3)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_rating_errors(ea, eb, values, indices, p, means_p, planes):
-    """(ea, eb) + rating p's squared differences to its item's vectors in the planes of means_p
-    starting at planes[0] and planes[1] (one index and one value read for both)."""
+def add_rating_errors(ea, eb, values, indices, p, means_p, d, Kp, lane):
+    """(ea, eb) + rating p's squared differences to lanes lane.. and lane + 8.. of its item's row
+    of the means' table (one index and one value read for both)."""
     i, x = np.intp(fetch(indices, p)), rating(values, p)
-    return (add_squared_difference(ea, x, means_p, planes[0] + i * vlanes(ea)),
-            add_squared_difference(eb, x, means_p, planes[1] + i * vlanes(eb)))
+    return (add_squared_difference(ea, x, means_p, vector_at(ea, d, Kp, i, lane)),
+            add_squared_difference(eb, x, means_p, vector_at(eb, d, Kp, i, lane + WIDTH)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -177,27 +202,27 @@ def error_pairs(zero_a, zero_b, L, lo, hi, means_p, lanes, rows):
     over a user's ratings per group, each vector as two partial sums (even and odd ratings)."""
     indptr, indices, values = L.indptr, L.indices, L.values
     d, m = L.n_items, hi - lo
+    Kp = rows.shape[0] // m
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
-            planes = (plane_offset(d, 0, lane, WIDTH), plane_offset(d, 0, lane + WIDTH, vlanes(zero_b)))
             ea, eb, oa, ob = zero_a, zero_b, zero_a, zero_b
             p, end = indptr[u], indptr[u + 1]
             while p + 1 < end:
-                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, planes)
-                oa, ob = add_rating_errors(oa, ob, values, indices, p + 1, means_p, planes)
+                ea, eb = add_rating_errors(ea, eb, values, indices, p, means_p, d, Kp, lane)
+                oa, ob = add_rating_errors(oa, ob, values, indices, p + 1, means_p, d, Kp, lane)
                 p += 2
             if end > indptr[u]:   # the odd rating left, if any, without a branch
                 keep, last = np.float64(p < end), min(p, end - 1)
-                ea = add_rating_error_if(ea, values, indices, last, means_p, planes[0], keep)
-                eb = add_rating_error_if(eb, values, indices, last, means_p, planes[1], keep)
-            vstore(rows, plane_offset(m, u - lo, lane, WIDTH), vadd(ea, oa))
-            vstore(rows, plane_offset(m, u - lo, lane + WIDTH, vlanes(zero_b)), vadd(eb, ob))
+                ea = add_rating_error_if(ea, values, indices, last, means_p, d, Kp, lane, keep)
+                eb = add_rating_error_if(eb, values, indices, last, means_p, d, Kp, lane + WIDTH, keep)
+            vstore(rows, vector_at(zero_a, m, Kp, u - lo, lane), vadd(ea, oa))
+            vstore(rows, vector_at(zero_b, m, Kp, u - lo, lane + WIDTH), vadd(eb, ob))
 
 
 @njit(cache=True, error_model="numpy")
 def user_errors(L, lo, hi, means_p, Kp, rows):
-    """rows (flat (m * Kp,), m = hi - lo, by planes) <- users lo..hi-1's squared errors to the
-    means (means_p (d * Kp,) by planes), summed over each user's ratings in item order by fused multiply-adds:
+    """rows (the table (m * Kp,) of m = hi - lo rows) <- users lo..hi-1's squared errors to the
+    means (the table means_p (d * Kp,)), summed over each user's ratings in item order by fused multiply-adds:
     16 lanes at a time as two 8-lane sums, then the last 12 lanes as an 8- and a 4-lane sum
     (``error_pairs``), or the last 8 or 4 as one vector (``error_vectors``).
 
@@ -248,7 +273,7 @@ def log_joint(terms, c, e, half_n):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def user_posterior(indptr, u, lo, terms, rows, Kp, user_ll):
-    """User u's row when it is one vector (K <= 8, so rows are one plane): its squared errors e
+    """User u's row when it is one vector (K <= 8, so rows are whole and in order): its squared errors e
     (in rows, block from user lo) become its responsibilities r, user_ll[u] its log-likelihood;
     returns (r, e, n_u broadcast), all held in registers."""
     at = (u - lo) * Kp
@@ -281,8 +306,8 @@ def posteriors_in_registers(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
 @njit(cache=True, error_model="numpy", inline="always")
 def posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
     """``block_responsibilities``' posteriors for rows of several vectors, eight lanes at a time:
-    a user's squared errors are gathered from their planes into the scratch row sq, its log
-    joint into the scratch row joint, normalised there, then stored back to the planes. The
+    a user's squared errors are gathered from the block's table into the scratch row sq, its
+    log joint into the scratch row joint, normalised there, then stored back to the table. The
     scratch rows are whole vectors, so what one step stores the next loads without a masked
     access, which would wait for the store to reach the cache."""
     W = terms.shape[0] // 3
@@ -292,13 +317,13 @@ def posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
         n_u = np.float64(indptr[u + 1] - indptr[u])
         count, half_n = vbroadcast(n_u), vbroadcast(0.5 * n_u)
         for c in range(0, Kp, WIDTH):
-            e = vload_partial(rows, plane_offset(m, u - lo, c, min(WIDTH, Kp - c)), Kp - c, 0.0)
+            e = vload_partial(rows, lane_at(m, Kp, u - lo, c), Kp - c, 0.0)
             vstore(sq, c, e)
             vstore(joint, c, log_joint(terms, c, e, half_n))
         user_ll[u] = normalize_log(joint, 0, Kp)
         for c in range(0, Kp, WIDTH):
             r = vload_partial(joint, c, Kp - c, 0.0)
-            vstore_partial(rows, plane_offset(m, u - lo, c, min(WIDTH, Kp - c)), Kp - c, r)
+            vstore_partial(rows, lane_at(m, Kp, u - lo, c), Kp - c, r)
             add_to(sums, c, r)
             add_to(sums, W + c, vmul(r, count))
             add_to(sums, 2 * W + c, vmul(r, vload(sq, c)))
@@ -306,8 +331,8 @@ def posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
 
 @njit(cache=True, error_model="numpy")
 def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
-    """E-step of block b: its users' rows of resp_p (flat (n * Kp,), the block's by planes,
-    padding lanes 0) and of user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|,
+    """E-step of block b: its users' rows of resp_p (flat (n * Kp,), each block's a table of its
+    rows, padding lanes 0) and of user_ll (n,); small (3, K) <- sum_u r_uj, sum_u r_uj |C_u|,
     sum_u r_uj sq_uj over the block, each added user by user."""
     K = small.shape[1]
     Kp, W = row_width(K), terms.shape[0] // 3
@@ -333,7 +358,7 @@ def estep_blocks(L, means_t, log_weights, variances, resp_p):
     n = L.indptr.shape[0] - 1
     n_blocks = -(-n // L.block)
     Kp = row_width(K)
-    means_p = to_planes(means_t, Kp)
+    means_p = to_table(means_t, Kp)
     terms = component_terms(log_weights, variances, Kp)
     user_ll = np.empty(n)
     block_small = np.empty((n_blocks, 3, K))
@@ -362,7 +387,7 @@ def squared_errors(L, means_t):
     K = means_t.shape[1]
     Kp = row_width(K)
     n = L.indptr.shape[0] - 1
-    means_p = to_planes(means_t, Kp)
+    means_p = to_table(means_t, Kp)
     out = aligned_zeros(n * Kp)
     for b in prange(-(-n // L.block)):
         lo, hi = b * L.block, min(n, (b + 1) * L.block)
@@ -373,32 +398,32 @@ def squared_errors(L, means_t):
 # ---------------------------------------------------------------- M-step sums per item
 
 @njit(cache=True, error_model="numpy", inline="always")
-def user_row(zero, resp_p, plane, users, p):
-    """As many lanes as zero's (a Vec8 or a Vec4) of the responsibilities of rating p's user
-    (users[p] within the block), from the plane of resp_p starting at ``plane``."""
-    return vload_as(zero, resp_p, plane + np.intp(fetch(users, p)) * vlanes(zero))
+def user_row(zero, rows, m, Kp, lane, users, p):
+    """Lanes lane.. (as many as zero's: a Vec8 or a Vec4) of the responsibilities of rating p's
+    user (users[p] within the block), from the block's table ``rows`` of m rows."""
+    return vload_as(zero, rows, vector_at(zero, m, Kp, np.intp(fetch(users, p)), lane))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def odd_tail(zero, resp_p, plane, users, p, end):
+def odd_tail(zero, rows, m, Kp, lane, users, p, end):
     """The row of users[p] when one rating of the run is left (p = end - 1), else zeros (p = end),
     without a branch: a run's parity is random, so a branch would be mispredicted half the time.
     r * 1.0 = r and r * 0.0 = +0.0 exactly, so sums do not change."""
-    return vmul(user_row(zero, resp_p, plane, users, end - 1), vbroadcast_as(zero, np.float64(end - p)))
+    return vmul(user_row(zero, rows, m, Kp, lane, users, end - 1), vbroadcast_as(zero, np.float64(end - p)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def pair_tail(zero, resp_p, plane, users, p, end, k):
+def pair_tail(zero, rows, m, Kp, lane, users, p, end, k):
     """The row of users[p + k] (k = 0, 1) when two or more ratings of the run are left (p + 1 < end),
     else zeros, without a branch (see ``odd_tail``; the index is kept inside the run)."""
-    return vmul(user_row(zero, resp_p, plane, users, min(p + k, end - 1)), vbroadcast_as(zero, np.float64(p + 1 < end)))
+    return vmul(user_row(zero, rows, m, Kp, lane, users, min(p + k, end - 1)), vbroadcast_as(zero, np.float64(p + 1 < end)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def block_plane(L, b, Kp, lane):
-    """Where the plane of lanes lane.. of block b's responsibilities starts in the workspace."""
+def block_table(L, b, Kp, resp_p):
+    """Block b's table of responsibility rows in the workspace resp_p (flat (n * Kp,))."""
     lo = b * L.block
-    return lo * Kp + plane_offset(min(L.indptr.shape[0] - 1 - lo, L.block), 0, lane, WIDTH)
+    return resp_p[lo * Kp:min(L.indptr.shape[0] - 1, lo + L.block) * Kp]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -407,7 +432,8 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
     += block b's runs of each item: per run of value x, s0 += S and s1 += x S, S the run's sum of
     responsibilities taken as four interleaved partial sums (four additions in flight)."""
     segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
-    d, plane = L.n_items, block_plane(L, b, Kp, lane)
+    d, rows = L.n_items, block_table(L, b, Kp, resp_p)
+    m = rows.shape[0] // Kp
     for i in range(lo, hi):
         row = i * Kp + lane
         a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
@@ -415,16 +441,16 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
             ra, qa, ta, wa = zero, zero, zero, zero
             p, end = runs[r], runs[r + 1]
             while p + 3 < end:
-                ra = vadd(ra, user_row(zero, resp_p, plane, users, p))
-                qa = vadd(qa, user_row(zero, resp_p, plane, users, p + 1))
-                ta = vadd(ta, user_row(zero, resp_p, plane, users, p + 2))
-                wa = vadd(wa, user_row(zero, resp_p, plane, users, p + 3))
+                ra = vadd(ra, user_row(zero, rows, m, Kp, lane, users, p))
+                qa = vadd(qa, user_row(zero, rows, m, Kp, lane, users, p + 1))
+                ta = vadd(ta, user_row(zero, rows, m, Kp, lane, users, p + 2))
+                wa = vadd(wa, user_row(zero, rows, m, Kp, lane, users, p + 3))
                 p += 4
             two_left = p + 1 < end
-            ra = vadd(ra, pair_tail(zero, resp_p, plane, users, p, end, 0))
-            qa = vadd(qa, pair_tail(zero, resp_p, plane, users, p, end, 1))
+            ra = vadd(ra, pair_tail(zero, rows, m, Kp, lane, users, p, end, 0))
+            qa = vadd(qa, pair_tail(zero, rows, m, Kp, lane, users, p, end, 1))
             p += 2 if two_left else 0
-            ra = vadd(vadd(vadd(ra, odd_tail(zero, resp_p, plane, users, p, end)), qa), vadd(ta, wa))
+            ra = vadd(vadd(vadd(ra, odd_tail(zero, rows, m, Kp, lane, users, p, end)), qa), vadd(ta, wa))
             a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
         vstore(s0, row, a0)
         vstore(s1, row, a1)
@@ -437,22 +463,24 @@ def add_item_pairs(zero_a, zero_b, L, b, lo, hi, lanes, resp_p, Kp, s0, s1):
     run walked once per group."""
     segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
     d = L.n_items
+    rows = block_table(L, b, Kp, resp_p)
+    m = rows.shape[0] // Kp
     for i in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
-            row, plane_a, plane_b = i * Kp + lane, block_plane(L, b, Kp, lane), block_plane(L, b, Kp, lane + WIDTH)
+            row = i * Kp + lane
             a0, b0 = vload_as(zero_a, s0, row), vload_as(zero_b, s0, row + WIDTH)
             a1, b1 = vload_as(zero_a, s1, row), vload_as(zero_b, s1, row + WIDTH)
             for r in range(segments[b * d + i], segments[b * d + i + 1]):
                 ra, rb, qa, qb = zero_a, zero_b, zero_a, zero_b
                 p, end = runs[r], runs[r + 1]
                 while p + 1 < end:
-                    ra = vadd(ra, user_row(zero_a, resp_p, plane_a, users, p))
-                    rb = vadd(rb, user_row(zero_b, resp_p, plane_b, users, p))
-                    qa = vadd(qa, user_row(zero_a, resp_p, plane_a, users, p + 1))
-                    qb = vadd(qb, user_row(zero_b, resp_p, plane_b, users, p + 1))
+                    ra = vadd(ra, user_row(zero_a, rows, m, Kp, lane, users, p))
+                    rb = vadd(rb, user_row(zero_b, rows, m, Kp, lane + WIDTH, users, p))
+                    qa = vadd(qa, user_row(zero_a, rows, m, Kp, lane, users, p + 1))
+                    qb = vadd(qb, user_row(zero_b, rows, m, Kp, lane + WIDTH, users, p + 1))
                     p += 2
-                ra = vadd(vadd(ra, odd_tail(zero_a, resp_p, plane_a, users, p, end)), qa)
-                rb = vadd(vadd(rb, odd_tail(zero_b, resp_p, plane_b, users, p, end)), qb)
+                ra = vadd(vadd(ra, odd_tail(zero_a, rows, m, Kp, lane, users, p, end)), qa)
+                rb = vadd(vadd(rb, odd_tail(zero_b, rows, m, Kp, lane + WIDTH, users, p, end)), qb)
                 x = run_values[r]
                 a0, b0 = vadd(a0, ra), vadd(b0, rb)
                 a1, b1 = vadd(a1, vmul(ra, vbroadcast_as(zero_a, x))), vadd(b1, vmul(rb, vbroadcast_as(zero_b, x)))

@@ -6,8 +6,8 @@ Per block of users (``fastem.ratings.CsrBlocks``, at most half an L2 of ratings)
 log-likelihoods; then each user's ratings, still in cache, add r_u and x r_u to the rows of
 their items in the buffer of the block's part (blocks of 8192 users, whose ratings had to come
 from memory again, took 1.02-1.19x the time).
-Memory beyond the data: the (n * Kp,) responsibilities (each block's by planes, as
-``masked`` stores them) and 2 to 8 buffers of d rows of 2 Kp
+Memory beyond the data: the (n * Kp,) responsibilities (each block's a table of its rows,
+``masked.vector_at``) and 2 to 8 buffers of d rows of 2 Kp
 float64 (Kp = ``masked.row_width(K)``), as many as the ratings' own bytes hold (``sizes``).
 
 A buffer row keeps, for the vector of lanes c..c+w-1 (w = 8, or 4 for a row's last 4 lanes),
@@ -23,7 +23,7 @@ in part order. No result depends on the thread count.
 import numpy as np
 from numba import njit, prange
 
-from .masked import block_responsibilities, component_terms, plane_offset, row_width, to_planes
+from .masked import block_responsibilities, component_terms, row_width, to_table, vector_at
 from .simd import (NARROW, WIDTH, aligned_zeros, fetch, prefetch_for_write, vadd, vbroadcast_as, vfma, vload_as,
                    vstore, vzero, vzero4)
 
@@ -52,12 +52,12 @@ def fetch_row_ahead(buf, indices, p, last, Kp, at, span):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def scatter_vectors(zero, w, C, lo, hi, rows, Kp, lane, buf):
-    """Users lo..hi-1 (their responsibilities in rows, by planes): lanes lane.. (w of them, zero's
+    """Users lo..hi-1 (their responsibilities in the block's table rows): lanes lane.. (w of them, zero's
     width) of each rating's item row of buf += (r_u, x r_u)."""
     indptr, indices, values = C.indptr, C.indices, C.values
     last = indptr[hi] - 1
     for u in range(lo, hi):
-        r = vload_as(zero, rows, plane_offset(hi - lo, u - lo, lane, w))
+        r = vload_as(zero, rows, vector_at(zero, hi - lo, Kp, u - lo, lane))
         for p in range(indptr[u], indptr[u + 1]):
             fetch_row_ahead(buf, indices, p, last, Kp, 2 * lane, 2 * w)
             x = vbroadcast_as(zero, np.float64(fetch(values, p)))
@@ -72,8 +72,8 @@ def scatter_pairs(zero_a, zero_b, w_b, C, lo, hi, rows, Kp, lanes, buf):
     last = indptr[hi] - 1
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
-            ra = vload_as(zero_a, rows, plane_offset(hi - lo, u - lo, lane, WIDTH))
-            rb = vload_as(zero_b, rows, plane_offset(hi - lo, u - lo, lane + WIDTH, w_b))
+            ra = vload_as(zero_a, rows, vector_at(zero_a, hi - lo, Kp, u - lo, lane))
+            rb = vload_as(zero_b, rows, vector_at(zero_b, hi - lo, Kp, u - lo, lane + WIDTH))
             for p in range(indptr[u], indptr[u + 1]):
                 fetch_row_ahead(buf, indices, p, last, Kp, 2 * lane, 2 * (WIDTH + w_b))
                 x = np.float64(fetch(values, p))
@@ -148,7 +148,7 @@ def one_sweep(C, means_t, log_weights, variances, work):
     n_blocks = -(-n // C.block)
     n_parts, rows = sizes(C, K)
     Kp = row_width(K)
-    means_p = to_planes(means_t, Kp)
+    means_p = to_table(means_t, Kp)
     terms = component_terms(log_weights, variances, Kp)
     user_ll = np.empty(n)
     block_small = np.empty((n_blocks, 3, K))
