@@ -31,9 +31,9 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
-from .common import balanced_parts, normalize_log, softmax_vector
-from .simd import (NARROW, WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vfma,
-                   vec4, vload, vload_as, vload_partial, vmul, vstore, vstore_partial, vsub, vzero, vzero4)
+from .common import balanced_parts, normalize_log, softmax_pair, softmax_vector
+from .simd import (NARROW, WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vec4, vfma,
+                   vlanes, vload, vload_as, vload_partial, vlow, vmul, vstore, vstore_partial, vsub, vwiden, vzero, vzero4)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -271,17 +271,26 @@ def log_joint(terms, c, e, half_n):
     return vsub(vsub(vload(terms, c), vmul(half_n, vload(terms, W + c))), vmul(e, vload(terms, 2 * W + c)))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def user_posterior(indptr, u, lo, terms, rows, Kp, user_ll):
-    """User u's row when it is one vector (K <= 8, so rows are whole and in order): its squared errors e
-    (in rows, block from user lo) become its responsibilities r, user_ll[u] its log-likelihood;
-    returns (r, e, n_u broadcast), all held in registers."""
-    at = (u - lo) * Kp
-    n_u = np.float64(indptr[u + 1] - indptr[u])
-    e = vload_partial(rows, at, Kp, 0.0)
-    r, user_ll[u] = softmax_vector(log_joint(terms, 0, e, vbroadcast(0.5 * n_u)))
-    vstore_partial(rows, at, Kp, r)
-    return r, e, vbroadcast(n_u)
+def load_wide(like, rows, at):
+    """rows[at : at + lanes] (lanes those of ``like``) as a Vec8, lanes past them 0."""
+
+
+@overload(load_wide, inline="always")
+def _load_wide(like, rows, at):
+    if like == vec4:
+        return lambda like, rows, at: vwiden(vload_as(like, rows, at), 0.0)
+    return lambda like, rows, at: vload(rows, at)
+
+
+def store_narrow(like, rows, at, v):
+    """rows[at : at + lanes] = the first lanes (those of ``like``) of the Vec8 v."""
+
+
+@overload(store_narrow, inline="always")
+def _store_narrow(like, rows, at, v):
+    if like == vec4:
+        return lambda like, rows, at, v: vstore(rows, at, vlow(v))
+    return lambda like, rows, at, v: vstore(rows, at, v)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -292,15 +301,44 @@ def add_user_sums(sums, r, e, count):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def posteriors_in_registers(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
-    """``block_responsibilities``' posteriors when a row is one vector (K <= 8), in registers (no
-    scratch row is stored and read back)."""
+def posteriors_in_registers(zero, indptr, lo, hi, terms, rows, user_ll, sums):
+    """``block_responsibilities``' posteriors when a row is one vector (K <= 8; rows of zero's
+    lanes, whole and in order): each user's squared errors e become its responsibilities r,
+    user_ll[u] its log-likelihood, all in registers. The row's width is a type, not a value:
+    a branch per user would keep the arrays' reference counts (two atomic operations each) in
+    the loop, which took more time than the posteriors' arithmetic."""
     s = (vzero(), vzero(), vzero())
     for u in range(lo, hi):
-        r, e, n = user_posterior(indptr, u, lo, terms, rows, Kp, user_ll)
-        s = add_user_sums(s, r, e, n)
+        at = np.intp(u - lo) * vlanes(zero)
+        n_u = np.float64(indptr[u + 1] - indptr[u])
+        e = load_wide(zero, rows, at)
+        r, user_ll[u] = softmax_vector(log_joint(terms, 0, e, vbroadcast(0.5 * n_u)))
+        store_narrow(zero, rows, at, r)
+        s = add_user_sums(s, r, e, vbroadcast(n_u))
     for k in range(3):
         vstore(sums, k * WIDTH, s[k])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def pair_posteriors_in_registers(zero_b, indptr, lo, hi, terms, rows, user_ll, sums):
+    """``posteriors_in_registers`` when a row is two vectors (K = 9..16): an 8-lane one, then one
+    of zero_b's lanes (the block's table keeps it apart, ``vector_at``)."""
+    m = hi - lo
+    Kp = WIDTH + vlanes(zero_b)
+    low, high = (vzero(), vzero(), vzero()), (vzero(), vzero(), vzero())
+    for u in range(lo, hi):
+        at, tail = vector_at(vzero(), m, Kp, u - lo, 0), vector_at(zero_b, m, Kp, u - lo, WIDTH)
+        n_u = np.float64(indptr[u + 1] - indptr[u])
+        half_n = vbroadcast(0.5 * n_u)
+        e, e_high = vload(rows, at), load_wide(zero_b, rows, tail)
+        r, r_high, user_ll[u] = softmax_pair(log_joint(terms, 0, e, half_n), log_joint(terms, WIDTH, e_high, half_n))
+        vstore(rows, at, r)
+        store_narrow(zero_b, rows, tail, r_high)
+        count = vbroadcast(n_u)
+        low, high = add_user_sums(low, r, e, count), add_user_sums(high, r_high, e_high, count)
+    for k in range(3):
+        vstore(sums, 2 * k * WIDTH, low[k])
+        vstore(sums, (2 * k + 1) * WIDTH, high[k])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -341,8 +379,14 @@ def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
     rows = resp_p[lo * Kp:hi * Kp]
     user_errors(L, lo, hi, means_p, Kp, rows)
     sums = aligned_zeros(3 * W)
-    if W == WIDTH:
-        posteriors_in_registers(indptr, lo, hi, terms, rows, Kp, user_ll, sums)
+    if Kp == NARROW:
+        posteriors_in_registers(vzero4(), indptr, lo, hi, terms, rows, user_ll, sums)
+    elif Kp == WIDTH:
+        posteriors_in_registers(vzero(), indptr, lo, hi, terms, rows, user_ll, sums)
+    elif Kp == WIDTH + NARROW:
+        pair_posteriors_in_registers(vzero4(), indptr, lo, hi, terms, rows, user_ll, sums)
+    elif Kp == 2 * WIDTH:
+        pair_posteriors_in_registers(vzero(), indptr, lo, hi, terms, rows, user_ll, sums)
     else:
         posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums)
     for j in range(K):
