@@ -303,13 +303,12 @@ def add_user_sums(sums, r, e, count):
 @njit(cache=True, error_model="numpy", inline="always")
 def posteriors_in_registers(zero, indptr, lo, hi, terms, rows, user_ll, sums):
     """``block_responsibilities``' posteriors when a row is one vector (K <= 8; rows of zero's
-    lanes, whole and in order): each user's squared errors e become its responsibilities r,
-    user_ll[u] its log-likelihood, all in registers. The row's width is a type, not a value:
-    a branch per user would keep the arrays' reference counts (two atomic operations each) in
-    the loop, which took more time than the posteriors' arithmetic."""
+    lanes): each user's squared errors e become its responsibilities r, user_ll[u] its
+    log-likelihood, all in registers. The row's width is a type, not a value: a branch on it per
+    user kept three arrays' reference counts (atomic operations) in the loop."""
     s = (vzero(), vzero(), vzero())
     for u in range(lo, hi):
-        at = np.intp(u - lo) * vlanes(zero)
+        at = vector_at(zero, hi - lo, vlanes(zero), u - lo, 0)
         n_u = np.float64(indptr[u + 1] - indptr[u])
         e = load_wide(zero, rows, at)
         r, user_ll[u] = softmax_vector(log_joint(terms, 0, e, vbroadcast(0.5 * n_u)))

@@ -7,8 +7,8 @@ log-likelihoods; then each user's ratings, still in cache, add r_u and x r_u to 
 their items in the buffer of the block's part (blocks of 8192 users, whose ratings had to come
 from memory again, took 1.02-1.19x the time).
 Memory beyond the data: the (n * Kp,) responsibilities (each block's a table of its rows,
-``masked.vector_at``) and 2 to 8 buffers of d rows of 2 Kp
-float64 (Kp = ``masked.row_width(K)``), as many as the ratings' own bytes hold (``sizes``).
+``masked.vector_at``) and 2 to 8 buffers of d rows of 2 Kp float64 (Kp = ``masked.row_width(K)``),
+as many as the ratings' own bytes hold (``sizes``).
 
 A buffer row keeps, for the vector of lanes c..c+w-1 (w = 8, or 4 for a row's last 4 lanes),
 s0 at 2c.. and s1 at 2c + w..: every access is a whole aligned vector (rows are a multiple of
@@ -23,7 +23,7 @@ in part order. No result depends on the thread count.
 import numpy as np
 from numba import njit, prange
 
-from .masked import block_responsibilities, component_terms, row_width, to_table, vector_at
+from .masked import block_responsibilities, component_terms, rating, row_width, to_table, vector_at
 from .simd import (NARROW, WIDTH, aligned_zeros, fetch, prefetch_for_write, vadd, vbroadcast_as, vfma, vload_as,
                    vstore, vzero, vzero4)
 
@@ -52,15 +52,15 @@ def fetch_row_ahead(buf, indices, p, last, Kp, at, span):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def scatter_vectors(zero, w, C, lo, hi, rows, Kp, lane, buf):
-    """Users lo..hi-1 (their responsibilities in the block's table rows): lanes lane.. (w of them, zero's
-    width) of each rating's item row of buf += (r_u, x r_u)."""
+    """Users lo..hi-1 (their responsibilities in the block's table rows): lanes lane.. (w of them,
+    zero's width) of each rating's item row of buf += (r_u, x r_u)."""
     indptr, indices, values = C.indptr, C.indices, C.values
     last = indptr[hi] - 1
     for u in range(lo, hi):
         r = vload_as(zero, rows, vector_at(zero, hi - lo, Kp, u - lo, lane))
         for p in range(indptr[u], indptr[u + 1]):
             fetch_row_ahead(buf, indices, p, last, Kp, 2 * lane, 2 * w)
-            x = vbroadcast_as(zero, np.float64(fetch(values, p)))
+            x = vbroadcast_as(zero, rating(values, p))
             add_to_item(buf, np.intp(fetch(indices, p)) * (2 * Kp) + 2 * lane, w, r, x)
 
 
@@ -76,7 +76,7 @@ def scatter_pairs(zero_a, zero_b, w_b, C, lo, hi, rows, Kp, lanes, buf):
             rb = vload_as(zero_b, rows, vector_at(zero_b, hi - lo, Kp, u - lo, lane + WIDTH))
             for p in range(indptr[u], indptr[u + 1]):
                 fetch_row_ahead(buf, indices, p, last, Kp, 2 * lane, 2 * (WIDTH + w_b))
-                x = np.float64(fetch(values, p))
+                x = rating(values, p)
                 row = np.intp(fetch(indices, p)) * (2 * Kp) + 2 * lane
                 add_to_item(buf, row, WIDTH, ra, vbroadcast_as(zero_a, x))
                 add_to_item(buf, row + 2 * WIDTH, w_b, rb, vbroadcast_as(zero_b, x))
