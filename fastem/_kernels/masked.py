@@ -33,7 +33,8 @@ from numba.extending import overload
 
 from .common import balanced_parts, normalize_log, softmax_pair, softmax_vector
 from .simd import (NARROW, WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vec4, vfma,
-                   vlanes, vload, vload_as, vload_partial, vlow, vmul, vstore, vstore_partial, vsub, vwiden, vzero, vzero4)
+                   vlanes, vload, vload_as, vload_partial, vload_wide, vmul, vstore, vstore_narrow, vstore_partial, vsub,
+                   vzero, vzero4)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -139,10 +140,15 @@ def _rating(values, p):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def difference(acc, x, means_p, at):
+    """x - means_p[at : at + lanes], lanes those of acc (Vec8 or Vec4)."""
+    return vsub(vbroadcast_as(acc, x), vload_as(acc, means_p, at))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def add_squared_difference(acc, x, means_p, at):
-    """acc + (x - means_p[at : at + lanes])^2, lanes those of acc (Vec8 or Vec4), the square and
-    the sum rounded once (fused)."""
-    diff = vsub(vbroadcast_as(acc, x), vload_as(acc, means_p, at))
+    """acc + (x - means_p[at : at + lanes])^2, the square and the sum rounded once (fused)."""
+    diff = difference(acc, x, means_p, at)
     return vfma(diff, diff, acc)
 
 
@@ -159,18 +165,18 @@ def add_rating_error_if(acc, values, indices, p, means_p, d, Kp, lane, keep):
     """``add_rating_error`` when keep is 1.0, acc itself when keep is 0.0, without a branch: the
     difference is scaled by keep before it is squared, and acc + 0 is acc."""
     at = vector_at(acc, d, Kp, np.intp(fetch(indices, p)), lane)
-    diff = vmul(vsub(vbroadcast_as(acc, rating(values, p)), vload_as(acc, means_p, at)), vbroadcast_as(acc, keep))
+    diff = vmul(difference(acc, rating(values, p), means_p, at), vbroadcast_as(acc, keep))
     return vfma(diff, diff, acc)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def error_vectors(zero, L, lo, hi, means_p, lane, rows):
+def error_vectors(zero, L, lo, hi, means_p, Kp, lane, rows):
     """Lanes lane.. of users lo..hi-1's squared errors (as many as zero's: a Vec8 or a Vec4) into
     their rows of the block's table rows, each as four partial sums (ratings p = 0, 1, 2, 3 mod 4, added as
     (0 + 1) + (2 + 3)) in flight: a fused sum waits on the multiply-add's latency (4 cycles),
     longer than the loads of a rating take."""
     indptr, indices, values = L.indptr, L.indices, L.values
-    d, Kp = L.n_items, rows.shape[0] // (hi - lo)
+    d = L.n_items
     for u in range(lo, hi):
         e0, e1, e2, e3 = zero, zero, zero, zero
         p, end = indptr[u], indptr[u + 1]
@@ -196,13 +202,12 @@ def add_rating_errors(ea, eb, values, indices, p, means_p, d, Kp, lane):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def error_pairs(zero_a, zero_b, L, lo, hi, means_p, lanes, rows):
+def error_pairs(zero_a, zero_b, L, lo, hi, means_p, Kp, lanes, rows):
     """``error_vectors`` for the lane groups lanes[0], lanes[0] + 16, .. < lanes[1] of two vectors
     each (widths those of zero_a, zero_b: an 8-lane one, then an 8- or a 4-lane one), one walk
     over a user's ratings per group, each vector as two partial sums (even and odd ratings)."""
     indptr, indices, values = L.indptr, L.indices, L.values
     d, m = L.n_items, hi - lo
-    Kp = rows.shape[0] // m
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
             ea, eb, oa, ob = zero_a, zero_b, zero_a, zero_b
@@ -233,13 +238,13 @@ def user_errors(L, lo, hi, means_p, Kp, rows):
     """
     lane = Kp // (2 * WIDTH) * (2 * WIDTH)   # after the 16-lane groups
     if lane > 0:
-        error_pairs(vzero(), vzero(), L, lo, hi, means_p, (0, lane), rows)
+        error_pairs(vzero(), vzero(), L, lo, hi, means_p, Kp, (0, lane), rows)
     if Kp - lane == WIDTH + NARROW:
-        error_pairs(vzero(), vzero4(), L, lo, hi, means_p, (lane, Kp), rows)
+        error_pairs(vzero(), vzero4(), L, lo, hi, means_p, Kp, (lane, Kp), rows)
     elif Kp - lane == WIDTH:
-        error_vectors(vzero(), L, lo, hi, means_p, lane, rows)
+        error_vectors(vzero(), L, lo, hi, means_p, Kp, lane, rows)
     elif Kp - lane == NARROW:
-        error_vectors(vzero4(), L, lo, hi, means_p, lane, rows)
+        error_vectors(vzero4(), L, lo, hi, means_p, Kp, lane, rows)
 
 
 @njit(cache=True, error_model="numpy")
@@ -271,28 +276,6 @@ def log_joint(terms, c, e, half_n):
     return vsub(vsub(vload(terms, c), vmul(half_n, vload(terms, W + c))), vmul(e, vload(terms, 2 * W + c)))
 
 
-def load_wide(like, rows, at):
-    """rows[at : at + lanes] (lanes those of ``like``) as a Vec8, lanes past them 0."""
-
-
-@overload(load_wide, inline="always")
-def _load_wide(like, rows, at):
-    if like == vec4:
-        return lambda like, rows, at: vwiden(vload_as(like, rows, at), 0.0)
-    return lambda like, rows, at: vload(rows, at)
-
-
-def store_narrow(like, rows, at, v):
-    """rows[at : at + lanes] = the first lanes (those of ``like``) of the Vec8 v."""
-
-
-@overload(store_narrow, inline="always")
-def _store_narrow(like, rows, at, v):
-    if like == vec4:
-        return lambda like, rows, at, v: vstore(rows, at, vlow(v))
-    return lambda like, rows, at, v: vstore(rows, at, v)
-
-
 @njit(cache=True, error_model="numpy", inline="always")
 def add_user_sums(sums, r, e, count):
     """(sum r, sum r n_u, sum r sq) + one user's terms (three Vec8)."""
@@ -310,9 +293,9 @@ def posteriors_in_registers(zero, indptr, lo, hi, terms, rows, user_ll, sums):
     for u in range(lo, hi):
         at = vector_at(zero, hi - lo, vlanes(zero), u - lo, 0)
         n_u = np.float64(indptr[u + 1] - indptr[u])
-        e = load_wide(zero, rows, at)
+        e = vload_wide(zero, rows, at, 0.0)
         r, user_ll[u] = softmax_vector(log_joint(terms, 0, e, vbroadcast(0.5 * n_u)))
-        store_narrow(zero, rows, at, r)
+        vstore_narrow(zero, rows, at, r)
         s = add_user_sums(s, r, e, vbroadcast(n_u))
     for k in range(3):
         vstore(sums, k * WIDTH, s[k])
@@ -329,10 +312,10 @@ def pair_posteriors_in_registers(zero_b, indptr, lo, hi, terms, rows, user_ll, s
         at, tail = vector_at(vzero(), m, Kp, u - lo, 0), vector_at(zero_b, m, Kp, u - lo, WIDTH)
         n_u = np.float64(indptr[u + 1] - indptr[u])
         half_n = vbroadcast(0.5 * n_u)
-        e, e_high = vload(rows, at), load_wide(zero_b, rows, tail)
+        e, e_high = vload(rows, at), vload_wide(zero_b, rows, tail, 0.0)
         r, r_high, user_ll[u] = softmax_pair(log_joint(terms, 0, e, half_n), log_joint(terms, WIDTH, e_high, half_n))
         vstore(rows, at, r)
-        store_narrow(zero_b, rows, tail, r_high)
+        vstore_narrow(zero_b, rows, tail, r_high)
         count = vbroadcast(n_u)
         low, high = add_user_sums(low, r, e, count), add_user_sums(high, r_high, e_high, count)
     for k in range(3):
@@ -464,9 +447,11 @@ def pair_tail(zero, rows, m, Kp, lane, users, p, end, k):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def block_table(L, b, Kp, resp_p):
-    """Block b's table of responsibility rows in the workspace resp_p (flat (n * Kp,))."""
+    """(block b's table of responsibility rows in the workspace resp_p (flat (n * Kp,)), its
+    number of rows m)."""
     lo = b * L.block
-    return resp_p[lo * Kp:min(L.indptr.shape[0] - 1, lo + L.block) * Kp]
+    hi = min(L.indptr.shape[0] - 1, lo + L.block)
+    return resp_p[lo * Kp:hi * Kp], hi - lo
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -475,8 +460,8 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
     += block b's runs of each item: per run of value x, s0 += S and s1 += x S, S the run's sum of
     responsibilities taken as four interleaved partial sums (four additions in flight)."""
     segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
-    d, rows = L.n_items, block_table(L, b, Kp, resp_p)
-    m = rows.shape[0] // Kp
+    d = L.n_items
+    rows, m = block_table(L, b, Kp, resp_p)
     for i in range(lo, hi):
         row = i * Kp + lane
         a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
@@ -506,8 +491,7 @@ def add_item_pairs(zero_a, zero_b, L, b, lo, hi, lanes, resp_p, Kp, s0, s1):
     run walked once per group."""
     segments, runs, run_values, users = L.segments, L.runs, L.run_values, L.users
     d = L.n_items
-    rows = block_table(L, b, Kp, resp_p)
-    m = rows.shape[0] // Kp
+    rows, m = block_table(L, b, Kp, resp_p)
     for i in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
             row = i * Kp + lane
