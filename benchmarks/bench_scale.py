@@ -299,7 +299,7 @@ def gather_floor(sizes, ks, threads, out: Path) -> list[dict]:
             resp_p = masked.workspace(R.n_users, K)
             params = m_step(e_step(R, params, resp_p)[0], params, R.n_users, 0.25, 1.0)
             Kp = masked.row_width(K)
-            table, sums = masked.to_table(params.means_t, Kp), aligned_zeros(R.n_users * Kp)
+            table, sums = masked.to_table(params.means_t, Kp, L.item_order), aligned_zeros(R.n_users * Kp)
             for t in threads:
                 with numba_threads(t):
                     row = dict(n_ratings=R.nnz, k=K, threads=t,

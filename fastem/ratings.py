@@ -188,15 +188,18 @@ class ItemBlocks(NamedTuple):
     """R's ratings as ``_kernels.by_item`` lays them out for the spherical EM kernels.
 
     block: users per block; indptr (n + 1,), values (nnz,): R's own CSR arrays (not copies),
-    read user by user; indices (nnz,): R's items, a uint16 copy when d <= 65536 (``compact_items``),
-    else R's own int32 array; segments (B d + 1,), runs (n_runs + 1,) int64; run_values (n_runs,);
-    users (nnz,) uint16; column_ends (d + 1,) int64 cumulative ratings per item.
+    read user by user; indices (nnz,), item_order (d,): each rating's row in the E-step's table
+    of the means, and the item whose means fill each row (``table_items``: a uint16 copy, the
+    items by popularity, when d <= 65536, else R's own int32 array and the identity);
+    segments (B d + 1,), runs (n_runs + 1,) int64; run_values (n_runs,); users (nnz,) uint16;
+    column_ends (d + 1,) int64 cumulative ratings per item.
     """
 
     block: int
     n_items: int
     indptr: np.ndarray
     indices: np.ndarray
+    item_order: np.ndarray
     values: np.ndarray
     segments: np.ndarray
     runs: np.ndarray
@@ -237,12 +240,14 @@ def item_blocks(R: RatingMatrix, block: int | None = None) -> ItemBlocks:
 
 class CsrBlocks(NamedTuple):
     """R's own CSR arrays (not copies) in blocks of ``block`` users: what the one-sweep EM pass
-    (``_kernels.one_pass``) and the E-step alone read. Nothing is laid out."""
+    (``_kernels.one_pass``) and the E-step alone read. Nothing is laid out: R's items are the rows
+    of the E-step's table of the means as they are (item_order (d,), the identity)."""
 
     block: int
     n_items: int
     indptr: np.ndarray
     indices: np.ndarray
+    item_order: np.ndarray
     values: np.ndarray
 
 
@@ -260,7 +265,7 @@ def csr_blocks(R: RatingMatrix, block: int | None = None) -> CsrBlocks:
         block = min(users_per_block(R.n_users, R.n_items, R.nnz), max(1, int(CSR_BLOCK_BYTES // per_user)))
     elif not 1 <= block:
         raise ValueError(f"block must be >= 1 users, got {block}")
-    return CsrBlocks(block, R.n_items, R.indptr, R.indices, R.values)
+    return CsrBlocks(block, R.n_items, R.indptr, R.indices, np.arange(R.n_items), R.values)
 
 
 def e_step_blocks(R: RatingMatrix) -> ItemBlocks | CsrBlocks:
@@ -272,16 +277,25 @@ def e_step_blocks(R: RatingMatrix) -> ItemBlocks | CsrBlocks:
 
 def _item_blocks(R: RatingMatrix, block: int) -> ItemBlocks:
     arrays = by_item.item_blocks(R.indptr, R.indices, R.values, R.n_items, block)
-    return ItemBlocks(block, R.n_items, R.indptr, compact_items(R), R.values,
+    return ItemBlocks(block, R.n_items, R.indptr, *table_items(R), R.values,
                       *(_readonly(a) for a in (*arrays, _column_ends(R))))
 
 
-def compact_items(R: RatingMatrix) -> np.ndarray:
-    """(nnz,) R's item indices as uint16 when every item fits (d <= 65536, as the Netflix Prize's
-    17,770 do), else R.indices itself. The E-step then streams 3 bytes per rating instead of 5."""
+def table_items(R: RatingMatrix) -> tuple[np.ndarray, np.ndarray]:
+    """(rows (nnz,), order (d,) int64): each rating's row in the E-step's table of the means, and
+    the item whose means fill each row.
+
+    When every item fits a uint16 (d <= 65536, as the Netflix Prize's 17,770 do), rows are a uint16
+    copy of R.indices with the items numbered by decreasing count of ratings (ties by index): the
+    E-step streams 3 bytes per rating instead of 5, and the rows read most often share cache lines
+    (its walks 0.92x the time at 100M ratings, K = 12, 2 threads). A user's ratings keep R's order,
+    so every sum is the same to the bit. Else R.indices itself and the identity."""
     if R.n_items > np.iinfo(np.uint16).max + 1:
-        return R.indices
-    return _readonly(R.indices.astype(np.uint16))
+        return R.indices, _readonly(np.arange(R.n_items))
+    order = np.argsort(-column_moments(R)[1], kind="stable")
+    row_of_item = np.empty(R.n_items, np.uint16)
+    row_of_item[order] = np.arange(R.n_items)
+    return _readonly(row_of_item[R.indices]), _readonly(order)
 
 
 def _column_ends(R: RatingMatrix) -> np.ndarray:

@@ -103,6 +103,19 @@ def test_an_e_step_alone_lays_nothing_out_and_reads_either_layout_to_the_bit():
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_e_steps_means_table_holds_items_by_popularity():
+    """ItemBlocks number the items by decreasing count of ratings (ties by index) as rows of the
+    E-step's means table, a user's ratings in R's order; CsrBlocks keep R's items."""
+    X = np.array([[0, 4, 1, 2], [0, 5, 0, 3], [1, 2, 0, 0]], dtype=float)   # counts 1, 3, 1, 2
+    R = load_ratings(X)
+    L = item_blocks(R)
+    assert list(L.item_order) == [1, 3, 0, 2]
+    assert L.indices.dtype == np.uint16 and list(L.indices) == [0, 3, 1, 0, 1, 2, 0]
+    assert list(csr_blocks(R).item_order) == [0, 1, 2, 3] and csr_blocks(R).indices is R.indices
+    means_t = np.arange(8.0).reshape(4, 2)
+    np.testing.assert_array_equal(masked.to_table(means_t, 4, L.item_order).reshape(4, 4)[:, :2], means_t[[1, 3, 0, 2]])
+
+
 def test_rows_are_whole_four_lane_groups():
     assert [masked.row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17, 20, 21)] == [4, 4, 8, 8, 12, 12, 16, 20, 20, 24]
     assert masked.workspace(10, 3).shape == (40,) and masked.workspace(10, 5).shape == (80,)
@@ -172,7 +185,7 @@ def test_items_are_uint16_where_they_fit(n_items, dtype):
     X[users, items] = rng.integers(1, 6, users.size)
     R = load_ratings(X)
     L = item_blocks(R, block=4)
-    assert L.indices.dtype == dtype and np.array_equal(L.indices, R.indices)
+    assert L.indices.dtype == dtype and np.array_equal(L.item_order[L.indices], R.indices)   # rows of the means table
     means, variances, weights = rng.normal(3, 1, (3, n_items)), np.array([0.5, 1.0, 2.0]), np.array([0.2, 0.3, 0.5])
     p = as_params(means, variances, weights)
     ll, resp_sum, obs_weight, sq_weight, s0, s1 = masked.em_statistics(L, p.means_t, p.log_weights(), p.variances,

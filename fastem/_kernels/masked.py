@@ -7,7 +7,8 @@ means. A user's log joint with component j is
 
 and is written once, in ``log_joint``. The kernels read the ratings as
 ``fastem.ratings.ItemBlocks`` (``L``), block of users by block: the E-step user by user in R's
-CSR order (items as uint16 where they fit; random reads of means' d rows), the M-step's sums
+CSR order (random reads of means' d rows; where the items fit a uint16, the items as uint16 rows
+of a table holding the means by decreasing popularity, ``ratings.table_items``), the M-step's sums
 item by item within the block, in runs of equal value (random reads of the block's
 responsibility rows, which stay in cache).
 Rows of K components are padded to Kp lanes, a multiple of 4, so the K-loops run as whole
@@ -90,14 +91,15 @@ def lane_at(m, Kp, i, j):
 
 
 @njit(cache=True)
-def to_table(a, Kp):
+def to_table(a, Kp, order=None):
     """(m * Kp,) the (m, K) float64 array a as a table of rows of Kp lanes (``vector_at``),
-    lanes K..Kp-1 0, 64-byte aligned."""
+    lanes K..Kp-1 0, 64-byte aligned; row i holds a's row order[i] (a's row i without order)."""
     m, K = a.shape
     out = aligned_zeros(m * Kp)
     for i in range(m):
+        source = i if order is None else order[i]
         for j in range(K):
-            out[lane_at(m, Kp, i, j)] = a[i, j]
+            out[lane_at(m, Kp, i, j)] = a[source, j]
     return out
 
 
@@ -384,7 +386,7 @@ def estep_blocks(L, means_t, log_weights, variances, resp_p):
     n = L.indptr.shape[0] - 1
     n_blocks = -(-n // L.block)
     Kp = row_width(K)
-    means_p = to_table(means_t, Kp)
+    means_p = to_table(means_t, Kp, L.item_order)
     terms = component_terms(log_weights, variances, Kp)
     user_ll = np.empty(n)
     block_small = np.empty((n_blocks, 3, K))
@@ -413,7 +415,7 @@ def squared_errors(L, means_t):
     K = means_t.shape[1]
     Kp = row_width(K)
     n = L.indptr.shape[0] - 1
-    means_p = to_table(means_t, Kp)
+    means_p = to_table(means_t, Kp, L.item_order)
     out = aligned_zeros(n * Kp)
     for b in prange(-(-n // L.block)):
         lo, hi = b * L.block, min(n, (b + 1) * L.block)
