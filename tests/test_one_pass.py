@@ -55,7 +55,7 @@ def test_parts_follow_the_data_not_the_threads():
 def test_csr_blocks_hold_at_most_half_an_l2_of_ratings():
     R = load_ratings(np.ones((400, 1500)))                 # 7,500 bytes per user (int32 item, uint8 value)
     assert users_per_block(R.n_users, R.n_items, R.nnz) == 100
-    assert csr_blocks(R).block == CSR_BLOCK_BYTES // 7500 == 69
+    assert CSR_BLOCK_BYTES // 7500 == 69 and csr_blocks(R).block == 68   # even: tables start on a cache line
     assert csr_blocks(load_ratings(np.ones((400, 15)))).block == 100   # small users: users_per_block's
 
 
