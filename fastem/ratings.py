@@ -210,8 +210,8 @@ class ItemBlocks(NamedTuple):
 
 #: Ratings a block should hold per item on average, so that its runs of equal ratings are long.
 RATINGS_PER_SEGMENT = 256
-#: Most users per block: their rows of K <= 16 responsibilities take 1 MiB, one core's L2 here
-#: (4096 to 32768 users measured alike at 100M ratings, K = 4 and 12).
+#: Most users per block: their rows of K <= 16 responsibilities take 1 MiB, half of one core's L2
+#: here (4096 to 8192 users measured alike at 100M ratings, K = 12; 2048 took 1.08x the time).
 MAX_BLOCK = 8192
 #: Blocks wanted at least, and the multiple their number is rounded up to, so that the E-step
 #: (one block per thread at a time) gives 1, 2 or 4 threads equal shares. The Netflix Prize's

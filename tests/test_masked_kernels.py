@@ -202,6 +202,7 @@ def test_users_per_block_follows_density():
     assert users_per_block(100_000, 17_770, 2_000_000) == 6250     # 16 blocks, not 13 of 8192
     assert users_per_block(1_000_000, 100, 50_000_000) == 512       # 256 ratings per item and block
     assert users_per_block(5, 3, 10) == 2
+    assert users_per_block(477_893, 17_770, 100_000_000) == 7966   # 60 blocks of 7965 users made even
 
 
 def test_balanced_parts_split_ratings_evenly():
