@@ -116,6 +116,29 @@ def test_the_e_steps_means_table_holds_items_by_popularity():
     np.testing.assert_array_equal(masked.to_table(means_t, 4, L.item_order).reshape(4, 4)[:, :2], means_t[[1, 3, 0, 2]])
 
 
+@pytest.mark.parametrize("K", [1, 3, 4, 5, 8, 9, 12, 13, 16, 20, 32])
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_posteriors_eight_users_at_a_time_equal_one_at_a_time_to_the_bit(K, data):
+    """posteriors_in_groups (eight users, one per lane) then posteriors_by_rows for the 0-7 left
+    give the rows, log-likelihoods and sums of posteriors_by_rows alone, to the bit."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    Kp, m = masked.row_width(K), data.draw(st.integers(1, 30))
+    indptr = np.concatenate([[0], np.cumsum(rng.integers(0, 60, m))]).astype(np.int64)
+    terms = masked.component_terms(np.log(rng.dirichlet(np.ones(K))), rng.uniform(0.05, 4.0, K), Kp)
+    errors = masked.to_table(rng.uniform(0.0, 200.0, (m, K)), Kp)
+    W = terms.shape[0] // 3
+    (rows, ll, sums), (rows_1, ll_1, sums_1) = [(errors.copy(), np.full(m, np.nan), np.zeros(3 * W)) for _ in range(2)]
+    first = masked.posteriors_in_groups(indptr, 0, m, terms, rows, Kp, ll, sums)
+    assert first == m // 8 * 8
+    masked.posteriors_by_rows(indptr, 0, first, m, terms, rows, Kp, ll, sums)
+    masked.posteriors_by_rows(indptr, 0, 0, m, terms, rows_1, Kp, ll_1, sums_1)
+    for a, b in ((rows, rows_1), (ll, ll_1), (sums, sums_1)):
+        np.testing.assert_array_equal(a, b)
+    resp = masked.block_rows(rows, m, K, Kp, m)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
+
+
 def test_rows_are_whole_four_lane_groups():
     assert [masked.row_width(K) for K in (1, 4, 5, 8, 9, 12, 16, 17, 20, 21)] == [4, 4, 8, 8, 12, 12, 16, 20, 20, 24]
     assert masked.workspace(10, 3).shape == (40,) and masked.workspace(10, 5).shape == (80,)

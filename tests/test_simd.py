@@ -7,9 +7,9 @@ from hypothesis.extra.numpy import arrays
 from numba import njit
 
 from fastem._kernels.common import normalize_log
-from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast_as, vexp_normal, vflush,
-                                  vlanes, vload, vload_as, vload_partial, vmax, vmax_lanes, vmul, vstore, vstore_partial, vsub,
-                                  vsum, vzero, vzero4)
+from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast_as, vdiv, vexp_normal, vflush,
+                                  vhigh, vlanes, vload, vload_as, vload_partial, vlow, vmax, vmax_lanes, vmul, vstore,
+                                  vstore_partial, vsub, vsum, vtranspose8, vtranspose_quads, vuntranspose_quads, vzero, vzero4)
 
 
 @njit
@@ -40,6 +40,45 @@ def test_partial_loads_and_stores_touch_only_their_lanes(count):
     lanes = min(count, WIDTH)
     expected[4:4 + lanes] = src[4:4 + lanes] + src[4:4 + lanes] ** 2
     np.testing.assert_array_equal(dst, expected)
+
+
+@njit
+def transposed(a):
+    """(vtranspose8 of a's 8 rows of 8, vtranspose_quads of its first 32 values, those undone, vlow/vhigh of its first 8)."""
+    t8, tq, back, halves = np.empty(64), np.empty(32), np.empty(32), np.empty(8)
+    columns = vtranspose8((vload(a, 0), vload(a, 8), vload(a, 16), vload(a, 24), vload(a, 32), vload(a, 40),
+                           vload(a, 48), vload(a, 56)))
+    lanes = vtranspose_quads((vload(a, 0), vload(a, 8), vload(a, 16), vload(a, 24)))
+    rows = vuntranspose_quads(lanes)
+    for j in range(8):
+        vstore(t8, 8 * j, columns[j])
+    for k in range(4):
+        vstore(tq, 8 * k, lanes[k])
+        vstore(back, 8 * k, rows[k])
+    vstore(halves, 0, vhigh(vload(a, 0)))
+    vstore(halves, 4, vlow(vload(a, 0)))
+    return t8, tq, back, halves
+
+
+def test_transposes_move_lanes_like_numpy():
+    a = np.random.default_rng(3).normal(size=64)
+    t8, tq, back, halves = transposed(a)
+    np.testing.assert_array_equal(t8, a.reshape(8, 8).T.ravel())
+    np.testing.assert_array_equal(tq, a[:32].reshape(8, 4).T.ravel())   # 8 rows of 4 lanes, two to a vector
+    np.testing.assert_array_equal(back, a[:32])
+    np.testing.assert_array_equal(halves, np.concatenate([a[4:8], a[:4]]))
+
+
+@njit
+def lane_quotient(a, b):
+    out = np.empty(8)
+    vstore(out, 0, vdiv(vload(a, 0), vload(b, 0)))
+    return out
+
+
+def test_lane_division_rounds_like_scalars():
+    a, b = np.random.default_rng(4).normal(size=(2, 8))
+    np.testing.assert_array_equal(lane_quotient(a, b), a / b)
 
 
 def test_lane_sum_adds_in_lane_order():

@@ -32,9 +32,10 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
-from .common import balanced_parts, normalize_log, softmax_pair, softmax_vector
-from .simd import (NARROW, WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as, vec4, vfma,
-                   vlanes, vload, vload_as, vload_partial, vload_wide, vmul, vstore, vstore_narrow, vstore_partial, vsub,
+from .common import SMALLEST_NORMAL, balanced_parts, normalize_log
+from .simd import (NARROW, WIDTH, aligned_zeros, fetch, padded, unpad_columns, vadd, vbroadcast, vbroadcast_as,
+                   vdiv, vec4, vexp_normal, vflush, vfma, vhigh, vload, vload_as, vload_partial, vlow, vmax,
+                   vmul, vstore, vstore_partial, vsub, vtranspose8, vtranspose_quads, vuntranspose_quads,
                    vzero, vzero4)
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -271,80 +272,153 @@ def add_to(flat, at, v):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def joint(log_w, log_2pi_var, half_inv_var, e, half_n):
+    """log w - n/2 log(2 pi var) - sq / (2 var), lane-wise (Vec8): the log joint, written once."""
+    return vsub(vsub(log_w, vmul(half_n, log_2pi_var)), vmul(e, half_inv_var))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def log_joint(terms, c, e, half_n):
     """Lanes c..c+7 of a user's log joint (a Vec8) from its squared errors e there and n_u / 2
     (broadcast): log w_j - n_u/2 log(2 pi var_j) - sq_j / (2 var_j), terms from ``component_terms``."""
     W = terms.shape[0] // 3
-    return vsub(vsub(vload(terms, c), vmul(half_n, vload(terms, W + c))), vmul(e, vload(terms, 2 * W + c)))
+    return joint(vload(terms, c), vload(terms, W + c), vload(terms, 2 * W + c), e, half_n)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_user_sums(sums, r, e, count):
-    """(sum r, sum r n_u, sum r sq) + one user's terms (three Vec8)."""
-    s_r, s_n, s_sq = sums
-    return vadd(s_r, r), vadd(s_n, vmul(r, count)), vadd(s_sq, vmul(r, e))
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def posteriors_in_registers(zero, indptr, lo, hi, terms, rows, user_ll, sums):
-    """``block_responsibilities``' posteriors when a row is one vector (K <= 8; rows of zero's
-    lanes): each user's squared errors e become its responsibilities r, user_ll[u] its
-    log-likelihood, all in registers. The row's width is a type, not a value: a branch on it per
-    user kept three arrays' reference counts (atomic operations) in the loop."""
-    s = (vzero(), vzero(), vzero())
-    for u in range(lo, hi):
-        at = vector_at(zero, hi - lo, vlanes(zero), u - lo, 0)
-        n_u = np.float64(indptr[u + 1] - indptr[u])
-        e = vload_wide(zero, rows, at, 0.0)
-        r, user_ll[u] = softmax_vector(log_joint(terms, 0, e, vbroadcast(0.5 * n_u)))
-        vstore_narrow(zero, rows, at, r)
-        s = add_user_sums(s, r, e, vbroadcast(n_u))
-    for k in range(3):
-        vstore(sums, k * WIDTH, s[k])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def pair_posteriors_in_registers(zero_b, indptr, lo, hi, terms, rows, user_ll, sums):
-    """``posteriors_in_registers`` when a row is two vectors (K = 9..16): an 8-lane one, then one
-    of zero_b's lanes (the block's table keeps it apart, ``vector_at``)."""
-    m = hi - lo
-    Kp = WIDTH + vlanes(zero_b)
-    low, high = (vzero(), vzero(), vzero()), (vzero(), vzero(), vzero())
-    for u in range(lo, hi):
-        at, tail = vector_at(vzero(), m, Kp, u - lo, 0), vector_at(zero_b, m, Kp, u - lo, WIDTH)
-        n_u = np.float64(indptr[u + 1] - indptr[u])
-        half_n = vbroadcast(0.5 * n_u)
-        e, e_high = vload(rows, at), vload_wide(zero_b, rows, tail, 0.0)
-        r, r_high, user_ll[u] = softmax_pair(log_joint(terms, 0, e, half_n), log_joint(terms, WIDTH, e_high, half_n))
-        vstore(rows, at, r)
-        vstore_narrow(zero_b, rows, tail, r_high)
-        count = vbroadcast(n_u)
-        low, high = add_user_sums(low, r, e, count), add_user_sums(high, r_high, e_high, count)
-    for k in range(3):
-        vstore(sums, 2 * k * WIDTH, low[k])
-        vstore(sums, (2 * k + 1) * WIDTH, high[k])
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
-    """``block_responsibilities``' posteriors for rows of several vectors, eight lanes at a time:
-    a user's squared errors are gathered from the block's table into the scratch row sq, its
-    log joint into the scratch row joint, normalised there, then stored back to the table. The
-    scratch rows are whole vectors, so what one step stores the next loads without a masked
-    access, which would wait for the store to reach the cache."""
+def component_joint(terms, k, e, half_n):
+    """Component k's log joint for eight users at once, one per lane (their squared errors e to it,
+    their n_u / 2 in half_n)."""
     W = terms.shape[0] // 3
-    sq, joint = aligned_zeros(W), aligned_zeros(W)
+    return joint(vbroadcast(terms[k]), vbroadcast(terms[W + k]), vbroadcast(terms[2 * W + k]), e, half_n)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def load_group(rows, m, Kp, first, comp):
+    """comp[8 k : 8 k + 8] <- lane k of the rows first..first+7 of a block's table of m rows of
+    Kp lanes (``vector_at``), each k < Kp: eight users' squared errors, one per lane."""
+    wide = Kp // WIDTH * WIDTH
+    for lane in range(0, wide, WIDTH):
+        at = wide_offset(Kp, first, lane)
+        columns = vtranspose8((vload(rows, at), vload(rows, at + wide), vload(rows, at + 2 * wide),
+                               vload(rows, at + 3 * wide), vload(rows, at + 4 * wide), vload(rows, at + 5 * wide),
+                               vload(rows, at + 6 * wide), vload(rows, at + 7 * wide)))
+        for j in range(WIDTH):
+            vstore(comp, (lane + j) * WIDTH, columns[j])
+    if Kp > wide:   # the 8 rows' last 4 lanes: 32 float64 one after another
+        at = tail_offset(m, Kp, first)
+        lanes = vtranspose_quads((vload(rows, at), vload(rows, at + WIDTH), vload(rows, at + 2 * WIDTH),
+                                  vload(rows, at + 3 * WIDTH)))
+        for k in range(NARROW):
+            vstore(comp, (wide + k) * WIDTH, lanes[k])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def unload_group(comp, Kp, out):
+    """out[P j : P j + Kp] <- lane j of comp's Kp vectors (P = padded(Kp)): ``load_group``
+    undone, into rows of P lanes."""
+    wide, P = Kp // WIDTH * WIDTH, padded(Kp)
+    for lane in range(0, wide, WIDTH):
+        at = lane * WIDTH
+        users = vtranspose8((vload(comp, at), vload(comp, at + WIDTH), vload(comp, at + 2 * WIDTH),
+                             vload(comp, at + 3 * WIDTH), vload(comp, at + 4 * WIDTH), vload(comp, at + 5 * WIDTH),
+                             vload(comp, at + 6 * WIDTH), vload(comp, at + 7 * WIDTH)))
+        for j in range(WIDTH):
+            vstore(out, j * P + lane, users[j])
+    if Kp > wide:
+        at = wide * WIDTH
+        pairs = vuntranspose_quads((vload(comp, at), vload(comp, at + WIDTH), vload(comp, at + 2 * WIDTH),
+                                    vload(comp, at + 3 * WIDTH)))
+        for i in range(NARROW):
+            vstore(out, 2 * i * P + wide, vlow(pairs[i]))
+            vstore(out, (2 * i + 1) * P + wide, vhigh(pairs[i]))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def group_posteriors(comp, Kp, terms, half_n):
+    """comp's Kp vectors of eight users' squared errors (one user per lane) -> their
+    responsibilities; returns (each user's largest log joint, its sum of exponentials) as two
+    Vec8. ``normalize_log``'s operations lane by lane: exponentials shifted by the largest log
+    joint, their sum taken as normalize_log takes it (vector by vector, then lane after lane),
+    a scaling by 1 / sum, results below the smallest normal 0."""
+    top = vbroadcast(-np.inf)
+    for k in range(Kp):
+        x = component_joint(terms, k, vload(comp, k * WIDTH), half_n)
+        vstore(comp, k * WIDTH, x)
+        top = vmax(top, x)
+    for k in range(Kp):
+        vstore(comp, k * WIDTH, vexp_normal(vsub(vload(comp, k * WIDTH), top)))
+    norm = vzero()
+    for j in range(min(Kp, WIDTH)):   # lane j of normalize_log's vector sum: exponentials j, j + 8, ..
+        lane_sum = vload(comp, j * WIDTH)
+        for k in range(j + WIDTH, Kp, WIDTH):
+            lane_sum = vadd(lane_sum, vload(comp, k * WIDTH))
+        norm = lane_sum if j == 0 else vadd(norm, lane_sum)
+    scale = vdiv(vbroadcast(1.0), norm)
+    for k in range(Kp):
+        vstore(comp, k * WIDTH, vflush(vmul(vload(comp, k * WIDTH), scale), SMALLEST_NORMAL))
+    return top, norm
+
+
+@njit(cache=True, error_model="numpy")
+def posteriors_in_groups(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
+    """``block_responsibilities``' posteriors eight users at a time, one per lane, for users
+    lo..first-1 (first, returned, is lo + a multiple of 8 <= hi): their rows of squared errors
+    become vectors of components (``load_group``: register transposes), the posteriors are taken
+    a component at a time (``group_posteriors``) and turned back (``unload_group``), then each
+    user's row is stored and its terms added to sums (3 rows of W lanes) in user order; user_ll
+    gets each user's shift + log(sum) after the loop (within it, a call to libm's log made the
+    compiler save and restore every vector register). Bit-identical to ``posteriors_by_rows``,
+    without its chain of dependent steps per user (horizontal maximum, exponentials, horizontal
+    sum, division), which kept the core waiting."""
     m = hi - lo
-    for u in range(lo, hi):
+    W, P = terms.shape[0] // 3, padded(Kp)
+    comp, out, counts = aligned_zeros(Kp * WIDTH), aligned_zeros(WIDTH * P), aligned_zeros(WIDTH)
+    first = lo + m // WIDTH * WIDTH
+    norms = np.empty(first - lo)
+    for g in range(lo, first, WIDTH):
+        for j in range(WIDTH):
+            counts[j] = np.float64(indptr[g + j + 1] - indptr[g + j])
+        load_group(rows, m, Kp, g - lo, comp)
+        top, norm = group_posteriors(comp, Kp, terms, vmul(vload(counts, 0), vbroadcast(0.5)))
+        vstore(user_ll, g, top)
+        vstore(norms, g - lo, norm)
+        unload_group(comp, Kp, out)
+        for j in range(WIDTH):
+            count = vbroadcast(counts[j])
+            for c in range(0, Kp, WIDTH):
+                at = lane_at(m, Kp, g - lo + j, c)
+                r, e = vload_partial(out, j * P + c, Kp - c, 0.0), vload_partial(rows, at, Kp - c, 0.0)
+                vstore_partial(rows, at, Kp - c, r)
+                add_to(sums, c, r)
+                add_to(sums, W + c, vmul(r, count))
+                add_to(sums, 2 * W + c, vmul(r, e))
+    for u in range(lo, first):
+        user_ll[u] = user_ll[u] + np.log(norms[u - lo])
+    return first
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def posteriors_by_rows(indptr, lo, first, hi, terms, rows, Kp, user_ll, sums):
+    """``block_responsibilities``' posteriors of users first..hi-1 (of the block of users lo..hi-1)
+    one at a time, eight lanes at a time: a user's squared errors are gathered from the block's
+    table into the scratch row sq, its log joint into the scratch row joint_row, normalised there
+    (``normalize_log``), then stored back to the table. The scratch rows are whole vectors, so
+    what one step stores the next loads without a masked access, which would wait for the store
+    to reach the cache."""
+    W = terms.shape[0] // 3
+    sq, joint_row = aligned_zeros(W), aligned_zeros(W)
+    m = hi - lo
+    for u in range(first, hi):
         n_u = np.float64(indptr[u + 1] - indptr[u])
         count, half_n = vbroadcast(n_u), vbroadcast(0.5 * n_u)
         for c in range(0, Kp, WIDTH):
             e = vload_partial(rows, lane_at(m, Kp, u - lo, c), Kp - c, 0.0)
             vstore(sq, c, e)
-            vstore(joint, c, log_joint(terms, c, e, half_n))
-        user_ll[u] = normalize_log(joint, 0, Kp)
+            vstore(joint_row, c, log_joint(terms, c, e, half_n))
+        user_ll[u] = normalize_log(joint_row, 0, Kp)
         for c in range(0, Kp, WIDTH):
-            r = vload_partial(joint, c, Kp - c, 0.0)
+            r = vload_partial(joint_row, c, Kp - c, 0.0)
             vstore_partial(rows, lane_at(m, Kp, u - lo, c), Kp - c, r)
             add_to(sums, c, r)
             add_to(sums, W + c, vmul(r, count))
@@ -363,16 +437,8 @@ def block_responsibilities(L, b, means_p, terms, resp_p, user_ll, small):
     rows = resp_p[lo * Kp:hi * Kp]
     user_errors(L, lo, hi, means_p, Kp, rows)
     sums = aligned_zeros(3 * W)
-    if Kp == NARROW:
-        posteriors_in_registers(vzero4(), indptr, lo, hi, terms, rows, user_ll, sums)
-    elif Kp == WIDTH:
-        posteriors_in_registers(vzero(), indptr, lo, hi, terms, rows, user_ll, sums)
-    elif Kp == WIDTH + NARROW:
-        pair_posteriors_in_registers(vzero4(), indptr, lo, hi, terms, rows, user_ll, sums)
-    elif Kp == 2 * WIDTH:
-        pair_posteriors_in_registers(vzero(), indptr, lo, hi, terms, rows, user_ll, sums)
-    else:
-        posteriors_by_rows(indptr, lo, hi, terms, rows, Kp, user_ll, sums)
+    first = posteriors_in_groups(indptr, lo, hi, terms, rows, Kp, user_ll, sums)
+    posteriors_by_rows(indptr, lo, first, hi, terms, rows, Kp, user_ll, sums)
     for j in range(K):
         for s in range(3):
             small[s, j] = sums[s * W + j]

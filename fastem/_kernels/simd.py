@@ -236,9 +236,73 @@ def vwiden(typingctx, low, fill):
 def vlow(typingctx, vector):
     """The Vec4 of a Vec8's first four lanes."""
     def codegen(context, builder, signature, args):
-        lanes = ir.Constant(ir.VectorType(ir.IntType(32), NARROW), list(range(NARROW)))
-        return builder.shuffle_vector(args[0], args[0], lanes)
+        return _shuffle(builder, args[0], args[0], list(range(NARROW)))
     return vec4(vec8), codegen
+
+
+@intrinsic
+def vhigh(typingctx, vector):
+    """The Vec4 of a Vec8's last four lanes."""
+    def codegen(context, builder, signature, args):
+        return _shuffle(builder, args[0], args[0], list(range(NARROW, WIDTH)))
+    return vec4(vec8), codegen
+
+
+def _shuffle(builder, a, b, lanes):
+    """The vector of lanes ``lanes`` of a's lanes followed by b's."""
+    return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(ir.IntType(32), len(lanes)), lanes))
+
+
+_EVEN_PAIRS, _ODD_PAIRS = [0, 8, 2, 10, 4, 12, 6, 14], [1, 9, 3, 11, 5, 13, 7, 15]
+_LOW_PAIRS, _HIGH_PAIRS = [0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]
+_LOW_HALVES, _HIGH_HALVES = [0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]
+_FIRST_OF_QUADS, _SECOND_OF_QUADS = [0, 4, 8, 12, 1, 5, 9, 13], [2, 6, 10, 14, 3, 7, 11, 15]
+
+
+@intrinsic
+def vtranspose8(typingctx, rows):
+    """The transpose of 8 rows of 8 lanes (a UniTuple of 8 Vec8): vector j holds lane j of every
+    row, in row order. Three rounds of eight two-vector shuffles."""
+    if rows != types.UniTuple(vec8, WIDTH):
+        raise TypeError(f"vtranspose8 takes 8 Vec8, got {rows}")
+
+    def codegen(context, builder, signature, args):
+        r = [builder.extract_value(args[0], i) for i in range(WIDTH)]
+        pairs = [_shuffle(builder, r[i], r[i + 1], lanes) for i in range(0, WIDTH, 2)
+                 for lanes in (_EVEN_PAIRS, _ODD_PAIRS)]                  # rows i, i + 1: even lanes, odd lanes
+        quads = [_shuffle(builder, pairs[q + k], pairs[q + k + 2], lanes) for q in (0, 4) for k in (0, 1)
+                 for lanes in (_LOW_PAIRS, _HIGH_PAIRS)]                   # rows 4q'..: lanes (0, 4), (2, 6), (1, 5), (3, 7)
+        columns = [None] * WIDTH
+        for c, lane in enumerate((0, 2, 1, 3)):
+            columns[lane] = _shuffle(builder, quads[c], quads[c + 4], _LOW_HALVES)
+            columns[lane + 4] = _shuffle(builder, quads[c], quads[c + 4], _HIGH_HALVES)
+        return context.make_tuple(builder, signature.return_type, columns)
+    return rows(rows), codegen
+
+
+def _quads(first, second, doc):
+    """An intrinsic taking 4 Vec8 (a UniTuple) through two rounds of shuffles: vectors (0, 1) and
+    (2, 3) by each of the lane orders ``first``, then the results (0, 2) and (1, 3) by each of ``second``."""
+    @intrinsic
+    def shuffle_quads(typingctx, vectors):
+        if vectors != types.UniTuple(vec8, NARROW):
+            raise TypeError(f"takes 4 Vec8, got {vectors}")
+
+        def codegen(context, builder, signature, args):
+            v = [builder.extract_value(args[0], i) for i in range(NARROW)]
+            x = [_shuffle(builder, v[i], v[i + 1], lanes) for i in (0, 2) for lanes in first]
+            out = [_shuffle(builder, x[k], x[k + 2], lanes) for k in (0, 1) for lanes in second]
+            return context.make_tuple(builder, signature.return_type, out)
+        return vectors(vectors), codegen
+    shuffle_quads.__doc__ = doc
+    return shuffle_quads
+
+
+vtranspose_quads = _quads((_FIRST_OF_QUADS, _SECOND_OF_QUADS), (_LOW_HALVES, _HIGH_HALVES),
+                          """The 4 vectors of 8 rows of 4 lanes stored one after another (vector p holds rows 2p
+    and 2p + 1) -> 4 vectors, vector k holding lane k of every row, in row order.""")
+vuntranspose_quads = _quads((_LOW_HALVES, _HIGH_HALVES), (_FIRST_OF_QUADS, _SECOND_OF_QUADS),
+                            "The inverse of ``vtranspose_quads``: lane k of 8 rows in vector k -> the rows, two to a vector.")
 
 
 def vload_wide(like, array, offset, fill):
@@ -320,6 +384,7 @@ def _lanewise(name, doc):
 vadd = _lanewise("fadd", "a + b, lane-wise.")
 vsub = _lanewise("fsub", "a - b, lane-wise.")
 vmul = _lanewise("fmul", "a * b, lane-wise.")
+vdiv = _lanewise("fdiv", "a / b, lane-wise.")
 
 
 @njit(cache=True)
