@@ -213,21 +213,23 @@ RATINGS_PER_SEGMENT = 256
 #: Most users per block: their rows of K <= 16 responsibilities take 1 MiB, half of one core's L2
 #: here (4096 to 8192 users measured alike at 100M ratings, K = 12; 2048 took 1.08x the time).
 MAX_BLOCK = 8192
-#: Blocks wanted at least, and the multiple their number is rounded up to, so that the E-step
-#: (one block per thread at a time) gives 1, 2 or 4 threads equal shares. The Netflix Prize's
-#: 480,189 users in 59 blocks of 8192 gave one of 2 threads a block more (60 of 8004: the E-step
-#: 0.95x the time).
+#: Blocks wanted at least, so the E-step (one block per thread at a time) has work for 4 threads.
 MIN_BLOCKS = 4
+#: The multiple the number of blocks is rounded up to, so that 2 threads get equal shares of the
+#: E-step: the Netflix Prize's 480,189 users in 59 blocks of 8192 gave one of them a block more
+#: (60 of 8004: the E-step 0.95x the time). A multiple of 4 cost 10M ratings, K = 4, 1 thread
+#: 4% (8 blocks of 5974 users instead of 6: more, shorter runs for the M-step).
+BLOCK_MULTIPLE = 2
 
 
 def users_per_block(n_users: int, n_items: int, nnz: int) -> int:
     """About RATINGS_PER_SEGMENT ratings per (block, item) on average and at most MAX_BLOCK users,
-    in a number of blocks rounded up to a multiple of MIN_BLOCKS (exactly that many when blocks
-    are large; where they are small, a few fewer); an even number of users (``even_block``).
-    Depends on the matrix's shape and nnz only."""
+    in at least MIN_BLOCKS blocks and a number rounded up to a multiple of BLOCK_MULTIPLE (exactly
+    that many when blocks are large; where they are small, a few fewer); an even number of users
+    (``even_block``). Depends on the matrix's shape and nnz only."""
     density = nnz / max(n_users * n_items, 1)
     most = min(RATINGS_PER_SEGMENT / max(density, 1e-12), MAX_BLOCK)
-    n_blocks = -(-int(np.ceil(max(n_users, 1) / most)) // MIN_BLOCKS) * MIN_BLOCKS
+    n_blocks = max(MIN_BLOCKS, -(-int(np.ceil(max(n_users, 1) / most)) // BLOCK_MULTIPLE) * BLOCK_MULTIPLE)
     return even_block(-(-n_users // n_blocks))
 
 

@@ -222,7 +222,7 @@ def test_items_are_uint16_where_they_fit(n_items, dtype):
 def test_users_per_block_follows_density():
     assert users_per_block(1200, 1200, 1_111_768) == 300           # dense: at least 4 blocks
     assert users_per_block(480_189, 17_770, 100_480_507) == 8004   # Netflix Prize: 60 blocks, rows L2-sized
-    assert users_per_block(100_000, 17_770, 2_000_000) == 6250     # 16 blocks, not 13 of 8192
+    assert users_per_block(100_000, 17_770, 2_000_000) == 7144     # 14 blocks, not 13 of 8192
     assert users_per_block(1_000_000, 100, 50_000_000) == 512       # 256 ratings per item and block
     assert users_per_block(5, 3, 10) == 2
     assert users_per_block(477_893, 17_770, 100_000_000) == 7966   # 60 blocks of 7965 users made even
