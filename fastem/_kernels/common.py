@@ -36,9 +36,10 @@ def normalize_log(values, at, count):
     """values[at : at + count] <- the softmax of the log values there; returns their log-sum-exp.
 
     The posterior step of every model (in registers up to 16 values: ``softmax_vector``,
-    ``softmax_pair``). Eight lanes at a time: the maximum, exponentials by
-    ``simd.vexp_normal`` (2 ulp; 0 below the smallest normal, no subnormal formed), then a scaling
-    by 1 / sum. A result below the smallest normal float64 (2.2e-308) is set to 0: it cannot change
+    ``softmax_pair``). Eight lanes at a time: the maximum, exponentials by ``simd.vexp_normal``
+    (2 ulp; 0 below the smallest normal, no subnormal formed), then a scaling by 1 / sum
+    (``masked.group_posteriors`` repeats these operations for eight users at once, one per lane;
+    a test holds the two equal to the bit). A result below the smallest normal float64 (2.2e-308) is set to 0: it cannot change
     any sum of posteriors, and sums that meet subnormal numbers run many times slower on x86.
     Lanes holding -inf (padding) get 0; a partial last block is read and written masked.
     """
