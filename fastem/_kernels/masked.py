@@ -384,15 +384,16 @@ def posteriors_in_groups(indptr, lo, hi, terms, rows, Kp, user_ll, sums):
         vstore(user_ll, g, top)
         vstore(norms, g - lo, norm)
         unload_group(comp, Kp, out)
-        for j in range(WIDTH):
-            count = vbroadcast(counts[j])
-            for c in range(0, Kp, WIDTH):
+        for c in range(0, Kp, WIDTH):   # the sums of lanes c.. in registers over the group's users, in user order
+            s_r, s_n, s_sq = vload(sums, c), vload(sums, W + c), vload(sums, 2 * W + c)
+            for j in range(WIDTH):
                 at = lane_at(m, Kp, g - lo + j, c)
                 r, e = vload_partial(out, j * P + c, Kp - c, 0.0), vload_partial(rows, at, Kp - c, 0.0)
                 vstore_partial(rows, at, Kp - c, r)
-                add_to(sums, c, r)
-                add_to(sums, W + c, vmul(r, count))
-                add_to(sums, 2 * W + c, vmul(r, e))
+                s_r, s_n, s_sq = vadd(s_r, r), vadd(s_n, vmul(r, vbroadcast(counts[j]))), vadd(s_sq, vmul(r, e))
+            vstore(sums, c, s_r)
+            vstore(sums, W + c, s_n)
+            vstore(sums, 2 * W + c, s_sq)
     for u in range(lo, first):
         user_ll[u] = user_ll[u] + np.log(norms[u - lo])
     return first
