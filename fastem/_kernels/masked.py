@@ -294,15 +294,20 @@ def component_joint(terms, k, e, half_n):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def eight_vectors(array, at, step):
+    """The Vec8 at array[at], array[at + step], .., array[at + 7 step], as a UniTuple for ``vtranspose8``."""
+    return (vload(array, at), vload(array, at + step), vload(array, at + 2 * step), vload(array, at + 3 * step),
+            vload(array, at + 4 * step), vload(array, at + 5 * step), vload(array, at + 6 * step),
+            vload(array, at + 7 * step))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def load_group(rows, m, Kp, first, comp):
     """comp[8 k : 8 k + 8] <- lane k of the rows first..first+7 of a block's table of m rows of
     Kp lanes (``vector_at``), each k < Kp: eight users' squared errors, one per lane."""
     wide = Kp // WIDTH * WIDTH
     for lane in range(0, wide, WIDTH):
-        at = wide_offset(Kp, first, lane)
-        columns = vtranspose8((vload(rows, at), vload(rows, at + wide), vload(rows, at + 2 * wide),
-                               vload(rows, at + 3 * wide), vload(rows, at + 4 * wide), vload(rows, at + 5 * wide),
-                               vload(rows, at + 6 * wide), vload(rows, at + 7 * wide)))
+        columns = vtranspose8(eight_vectors(rows, wide_offset(Kp, first, lane), wide))
         for j in range(WIDTH):
             vstore(comp, (lane + j) * WIDTH, columns[j])
     if Kp > wide:   # the 8 rows' last 4 lanes: 32 float64 one after another
@@ -319,10 +324,7 @@ def unload_group(comp, Kp, out):
     undone, into rows of P lanes."""
     wide, P = Kp // WIDTH * WIDTH, padded(Kp)
     for lane in range(0, wide, WIDTH):
-        at = lane * WIDTH
-        users = vtranspose8((vload(comp, at), vload(comp, at + WIDTH), vload(comp, at + 2 * WIDTH),
-                             vload(comp, at + 3 * WIDTH), vload(comp, at + 4 * WIDTH), vload(comp, at + 5 * WIDTH),
-                             vload(comp, at + 6 * WIDTH), vload(comp, at + 7 * WIDTH)))
+        users = vtranspose8(eight_vectors(comp, lane * WIDTH, WIDTH))
         for j in range(WIDTH):
             vstore(out, j * P + lane, users[j])
     if Kp > wide:

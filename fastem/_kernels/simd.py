@@ -17,7 +17,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic, models, overload, register_model
+from numba.extending import intrinsic, models, register_model
 
 WIDTH = 8
 NARROW = 4   # lanes of a Vec4
@@ -305,31 +305,6 @@ vuntranspose_quads = _quads((_LOW_HALVES, _HIGH_HALVES), (_FIRST_OF_QUADS, _SECO
                             "The inverse of ``vtranspose_quads``: lane k of 8 rows in vector k -> the rows, two to a vector.")
 
 
-def vload_wide(like, array, offset, fill):
-    """array[offset : offset + lanes] (the lanes of ``like``, a Vec8 or a Vec4) as a Vec8, the
-    other lanes ``fill``: ``vload_partial`` for a count known from a type when the kernel is
-    compiled, so a loop over rows of either width has no branch on it."""
-
-
-@overload(vload_wide, inline="always")
-def _vload_wide(like, array, offset, fill):
-    if like == vec4:
-        return lambda like, array, offset, fill: vwiden(vload_as(like, array, offset), fill)
-    return lambda like, array, offset, fill: vload(array, offset)
-
-
-def vstore_narrow(like, array, offset, vector):
-    """array[offset : offset + lanes] = the first lanes (those of ``like``) of the Vec8 vector:
-    ``vstore_partial`` for a count known from a type (see ``vload_wide``)."""
-
-
-@overload(vstore_narrow, inline="always")
-def _vstore_narrow(like, array, offset, vector):
-    if like == vec4:
-        return lambda like, array, offset, vector: vstore(array, offset, vlow(vector))
-    return lambda like, array, offset, vector: vstore(array, offset, vector)
-
-
 @njit(cache=True, inline="always")
 def vload_partial(array, offset, count, fill):
     """Lanes i < count from array[offset + i], the others ``fill``; nothing past them is read.
@@ -338,9 +313,9 @@ def vload_partial(array, offset, count, fill):
     last 4 lanes of a row): a masked load cannot take its data from a store still in flight (it waits
     for the store to reach the cache), and the posterior loops store a row and read it back at once."""
     if count >= WIDTH:
-        return vload_wide(vzero(), array, offset, fill)
+        return vload(array, offset)
     if count == NARROW:
-        return vload_wide(vzero4(), array, offset, fill)
+        return vwiden(vload_as(vzero4(), array, offset), fill)
     return vload_masked(array, offset, count, fill)
 
 
@@ -349,9 +324,9 @@ def vstore_partial(array, offset, count, vector):
     """array[offset + i] = vector[i] for lanes i < count; nothing past them is written (plain
     stores for count >= WIDTH and count == NARROW, see ``vload_partial``)."""
     if count >= WIDTH:
-        vstore_narrow(vzero(), array, offset, vector)
+        vstore(array, offset, vector)
     elif count == NARROW:
-        vstore_narrow(vzero4(), array, offset, vector)
+        vstore(array, offset, vlow(vector))
     else:
         vstore_masked(array, offset, count, vector)
 
