@@ -536,9 +536,9 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
     for i in range(lo, hi):
         row = i * Kp + lane
         a0, a1 = vload_as(zero, s0, row), vload_as(zero, s1, row)
-        for r in range(segments[b * d + i], segments[b * d + i + 1]):
+        for r in range(fetch(segments, b * d + i), fetch(segments, b * d + i + 1)):
             ra, qa, ta, wa = zero, zero, zero, zero
-            p, end = runs[r], runs[r + 1]
+            p, end = fetch(runs, r), fetch(runs, r + 1)
             while p + 3 < end:
                 ra = vadd(ra, user_row(zero, rows, m, Kp, lane, users, p))
                 qa = vadd(qa, user_row(zero, rows, m, Kp, lane, users, p + 1))
@@ -550,7 +550,7 @@ def add_item_vectors(zero, L, b, lo, hi, lane, resp_p, Kp, s0, s1):
             qa = vadd(qa, pair_tail(zero, rows, m, Kp, lane, users, p, end, 1))
             p += 2 if two_left else 0
             ra = vadd(vadd(vadd(ra, odd_tail(zero, rows, m, Kp, lane, users, p, end)), qa), vadd(ta, wa))
-            a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, run_values[r])))
+            a0, a1 = vadd(a0, ra), vadd(a1, vmul(ra, vbroadcast_as(zero, rating(run_values, r))))
         vstore(s0, row, a0)
         vstore(s1, row, a1)
 
@@ -568,9 +568,9 @@ def add_item_pairs(zero_a, zero_b, L, b, lo, hi, lanes, resp_p, Kp, s0, s1):
             row = i * Kp + lane
             a0, b0 = vload_as(zero_a, s0, row), vload_as(zero_b, s0, row + WIDTH)
             a1, b1 = vload_as(zero_a, s1, row), vload_as(zero_b, s1, row + WIDTH)
-            for r in range(segments[b * d + i], segments[b * d + i + 1]):
+            for r in range(fetch(segments, b * d + i), fetch(segments, b * d + i + 1)):
                 ra, rb, qa, qb = zero_a, zero_b, zero_a, zero_b
-                p, end = runs[r], runs[r + 1]
+                p, end = fetch(runs, r), fetch(runs, r + 1)
                 while p + 1 < end:
                     ra = vadd(ra, user_row(zero_a, rows, m, Kp, lane, users, p))
                     rb = vadd(rb, user_row(zero_b, rows, m, Kp, lane + WIDTH, users, p))
@@ -579,7 +579,7 @@ def add_item_pairs(zero_a, zero_b, L, b, lo, hi, lanes, resp_p, Kp, s0, s1):
                     p += 2
                 ra = vadd(vadd(ra, odd_tail(zero_a, rows, m, Kp, lane, users, p, end)), qa)
                 rb = vadd(vadd(rb, odd_tail(zero_b, rows, m, Kp, lane + WIDTH, users, p, end)), qb)
-                x = run_values[r]
+                x = rating(run_values, r)
                 a0, b0 = vadd(a0, ra), vadd(b0, rb)
                 a1, b1 = vadd(a1, vmul(ra, vbroadcast_as(zero_a, x))), vadd(b1, vmul(rb, vbroadcast_as(zero_b, x)))
             vstore(s0, row, a0)
