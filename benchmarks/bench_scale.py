@@ -247,24 +247,42 @@ def dask_overhead(n_ratings: int, K: int, n_iter: int, out: Path) -> dict:
 
 # ---------------------------------------------------------------- the gather floor
 
+@njit(cache=True)
+def add_row(a, b, indices, p, table, d, Kp, lane):
+    """(a, b) + rating p's item row of table, lanes lane.. (a's width) and lane + 8.. (b's; none
+    when b is None)."""
+    i = np.intp(fetch(indices, p))
+    row_a = vadd(a, vload_as(a, table, masked.vector_at(a, d, Kp, i, lane)))
+    if b is None:
+        return row_a, b
+    return row_a, vadd(b, vload_as(b, table, masked.vector_at(b, d, Kp, i, lane + WIDTH)))
+
+
 @njit(cache=True, inline="always")
 def gather_vectors(zero_a, zero_b, indptr, indices, table, Kp, lo, hi, lanes, out):
     """out[u Kp + lane ..] <- for users lo..hi-1 and lane groups lanes[0], lanes[0] + 16, .. <
     lanes[1], the sums of table's lanes lane.. (table (d * Kp,) as the E-step reads the means,
     ``masked.vector_at``; one vector as wide as zero_a, then one as wide as zero_b, or none when
-    zero_b is None) over the user's items, one walk per user and group."""
+    zero_b is None) over the user's items, one walk per user and group, as four partial sums
+    (ratings p = 0, 1, 2, 3 mod 4): with one, each addition waits on the one before (a 256-item
+    table, in L1, took as long as the whole table), so the loop measured the adder's latency."""
     d = table.shape[0] // Kp
     for u in range(lo, hi):
         for lane in range(lanes[0], lanes[1], 2 * WIDTH):
-            a, b = zero_a, zero_b
-            for p in range(indptr[u], indptr[u + 1]):
-                i = np.intp(fetch(indices, p))
-                a = vadd(a, vload_as(zero_a, table, masked.vector_at(zero_a, d, Kp, i, lane)))
-                if zero_b is not None:
-                    b = vadd(b, vload_as(zero_b, table, masked.vector_at(zero_b, d, Kp, i, lane + WIDTH)))
-            vstore(out, u * Kp + lane, a)
+            a0, b0, a1, b1, a2, b2, a3, b3 = zero_a, zero_b, zero_a, zero_b, zero_a, zero_b, zero_a, zero_b
+            p, end = indptr[u], indptr[u + 1]
+            while p + 3 < end:
+                a0, b0 = add_row(a0, b0, indices, p, table, d, Kp, lane)
+                a1, b1 = add_row(a1, b1, indices, p + 1, table, d, Kp, lane)
+                a2, b2 = add_row(a2, b2, indices, p + 2, table, d, Kp, lane)
+                a3, b3 = add_row(a3, b3, indices, p + 3, table, d, Kp, lane)
+                p += 4
+            while p < end:
+                a0, b0 = add_row(a0, b0, indices, p, table, d, Kp, lane)
+                p += 1
+            vstore(out, u * Kp + lane, vadd(vadd(a0, a1), vadd(a2, a3)))
             if zero_b is not None:
-                vstore(out, u * Kp + lane + WIDTH, b)
+                vstore(out, u * Kp + lane + WIDTH, vadd(vadd(b0, b1), vadd(b2, b3)))
 
 
 @njit(parallel=True, cache=True)
