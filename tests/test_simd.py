@@ -8,7 +8,7 @@ from numba import njit
 
 from fastem._kernels.common import normalize_log
 from fastem._kernels.simd import (WIDTH, pad_columns, padded, unpad_columns, vadd, vbroadcast_as, vdiv, vexp_normal, vflush,
-                                  vhigh, vlanes, vload, vload_as, vload_partial, vlow, vmax, vmax_lanes, vmul, vstore,
+                                  vhigh, vload, vload_as, vload_partial, vlow, vmax, vmax_lanes, vmul, vstore,
                                   vstore_partial, vsub, vsum, vtranspose8, vtranspose_quads, vuntranspose_quads, vzero, vzero4)
 
 
@@ -20,15 +20,6 @@ def partial_copy(src, dst, offset, count, fill):
 @njit
 def lane_sum(x):
     return vsum(vload(x, 0))
-
-
-@njit
-def lanes_of_both():
-    return vlanes(vzero()), vlanes(vzero4())
-
-
-def test_vlanes_is_the_width_of_its_vector():
-    assert lanes_of_both() == (8, 4)
 
 
 @pytest.mark.parametrize("count", [0, 1, 3, 4, 5, 8, 12])   # masked; 4: one 4-lane load and store; >= 8: whole vectors

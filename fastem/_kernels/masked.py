@@ -302,6 +302,12 @@ def eight_vectors(array, at, step):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def four_vectors(array, at):
+    """The four Vec8 at array[at : at + 32], as a UniTuple for ``vtranspose_quads`` and its inverse."""
+    return vload(array, at), vload(array, at + WIDTH), vload(array, at + 2 * WIDTH), vload(array, at + 3 * WIDTH)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def load_group(rows, m, Kp, first, comp):
     """comp[8 k : 8 k + 8] <- lane k of the rows first..first+7 of a block's table of m rows of
     Kp lanes (``vector_at``), each k < Kp: eight users' squared errors, one per lane."""
@@ -311,9 +317,7 @@ def load_group(rows, m, Kp, first, comp):
         for j in range(WIDTH):
             vstore(comp, (lane + j) * WIDTH, columns[j])
     if Kp > wide:   # the 8 rows' last 4 lanes: 32 float64 one after another
-        at = tail_offset(m, Kp, first)
-        lanes = vtranspose_quads((vload(rows, at), vload(rows, at + WIDTH), vload(rows, at + 2 * WIDTH),
-                                  vload(rows, at + 3 * WIDTH)))
+        lanes = vtranspose_quads(four_vectors(rows, tail_offset(m, Kp, first)))
         for k in range(NARROW):
             vstore(comp, (wide + k) * WIDTH, lanes[k])
 
@@ -328,9 +332,7 @@ def unload_group(comp, Kp, out):
         for j in range(WIDTH):
             vstore(out, j * P + lane, users[j])
     if Kp > wide:
-        at = wide * WIDTH
-        pairs = vuntranspose_quads((vload(comp, at), vload(comp, at + WIDTH), vload(comp, at + 2 * WIDTH),
-                                    vload(comp, at + 3 * WIDTH)))
+        pairs = vuntranspose_quads(four_vectors(comp, wide * WIDTH))
         for i in range(NARROW):
             vstore(out, 2 * i * P + wide, vlow(pairs[i]))
             vstore(out, (2 * i + 1) * P + wide, vhigh(pairs[i]))

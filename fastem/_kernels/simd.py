@@ -113,16 +113,6 @@ def _load_codegen(vector):
 
 
 @intrinsic
-def vlanes(typingctx, like):
-    """The lanes of ``like`` (8 for a Vec8, 4 for a Vec4) as a compile-time constant intp."""
-    _check_vector(like)
-
-    def codegen(context, builder, signature, args):
-        return context.get_constant(types.intp, like.lanes)
-    return types.intp(like), codegen
-
-
-@intrinsic
 def vbroadcast(typingctx, x):
     """A Vec8 with every lane equal to the float64 ``x``."""
     return vec8(x), _broadcast_codegen(vec8)
